@@ -1,0 +1,87 @@
+//! MediaPipe BlazeFace (short range) as a Burn module. Architecture and weight names: models/blazeface_short_range.md.
+
+use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Input side in pixels.
+pub const INPUT_SIZE: usize = 128;
+/// Number of anchors (16×16×2 + 8×8×6).
+pub const ANCHORS: usize = 896;
+
+/// (input channels, output channels, stride) of the 16 blocks.
+const BLOCKS: [(usize, usize, usize); 16] = [
+    (24, 24, 1), (24, 28, 1), (28, 32, 2), (32, 36, 1), (36, 42, 1), (42, 48, 2), (48, 56, 1), (56, 64, 1),
+    (64, 72, 1), (72, 80, 1), (80, 88, 1), (88, 96, 2), (96, 96, 1), (96, 96, 1), (96, 96, 1), (96, 96, 1),
+];
+/// The 16×16 heads read the output of this block.
+const TAP_16X16: usize = 10;
+
+/// BlazeFace has no free hyper-parameters: the config only exists to build the module.
+#[derive(Config, Debug)]
+pub struct BlazeFaceConfig {}
+
+#[derive(Module, Debug)]
+pub struct BlazeFace {
+    stem: Conv2d,
+    blocks: Vec<BlazeBlock>,
+    head_cls_8: Conv2d,
+    head_cls_16: Conv2d,
+    head_reg_8: Conv2d,
+    head_reg_16: Conv2d,
+}
+
+impl BlazeFaceConfig {
+    pub fn init(&self, device: &Device) -> BlazeFace {
+        let head = |c_in, c_out| Conv2dConfig::new([c_in, c_out], [1, 1]).init(device);
+        BlazeFace {
+            // 5×5 stride 2 with TF SAME on 128: pad 1 top/left, 2 bottom/right.
+            stem: Conv2dConfig::new([3, 24], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 2, 2)).init(device),
+            blocks: BLOCKS
+                .iter()
+                .map(|&(i, o, s)| BlazeBlockConfig::new(i, o).with_stride(s).init(device))
+                .collect(),
+            head_cls_8: head(88, 2),
+            head_cls_16: head(96, 6),
+            head_reg_8: head(88, 32),
+            head_reg_16: head(96, 96),
+        }
+    }
+}
+
+/// Raw network outputs.
+pub struct BlazeFaceOutput {
+    /// `[b, 896, 16]`: box (dx, dy, w, h) and 6 keypoints (x, y), input pixels relative to the anchor.
+    pub regressors: Tensor<3>,
+    /// `[b, 896]`: face logits.
+    pub logits: Tensor<2>,
+}
+
+/// NCHW head output → per-anchor rows in MediaPipe order (row-major cells, anchors of a cell contiguous).
+fn per_anchor(x: Tensor<4>, values: usize) -> Tensor<3> {
+    let [b, _, _, _] = x.dims();
+    x.permute([0, 2, 3, 1]).reshape([b as i32, -1, values as i32])
+}
+
+impl BlazeFace {
+    /// # Shapes
+    /// - input: `[b, 3, 128, 128]`, RGB in [-1, 1]
+    pub fn forward(&self, x: Tensor<4>) -> BlazeFaceOutput {
+        let mut x = relu(self.stem.forward(x));
+        let mut tap = None;
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x);
+            if i == TAP_16X16 {
+                tap = Some(x.clone());
+            }
+        }
+        let fine = tap.unwrap_or_else(|| x.clone()); // always Some: TAP_16X16 < BLOCKS.len()
+        let cls = Tensor::cat(vec![per_anchor(self.head_cls_8.forward(fine.clone()), 1), per_anchor(self.head_cls_16.forward(x.clone()), 1)], 1);
+        let reg = Tensor::cat(vec![per_anchor(self.head_reg_8.forward(fine), 16), per_anchor(self.head_reg_16.forward(x), 16)], 1);
+        let [b, n, _] = cls.dims();
+        BlazeFaceOutput { regressors: reg, logits: cls.reshape([b, n]) }
+    }
+}

@@ -1,0 +1,101 @@
+//! MediaPipe FaceMesh (468 landmarks) as a Burn module. Architecture and weight names: models/face_landmark.md.
+
+use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{PRelu, PReluConfig, PaddingConfig2d};
+use burn::prelude::*;
+
+/// Input side in pixels.
+pub const INPUT_SIZE: usize = 192;
+/// Landmarks per face.
+pub const LANDMARKS: usize = 468;
+
+/// (input channels, output channels, stride) of the shared backbone.
+const BACKBONE: [(usize, usize, usize); 14] = [
+    (16, 16, 1), (16, 16, 1), (16, 32, 2), (32, 32, 1), (32, 32, 1), (32, 64, 2), (64, 64, 1), (64, 64, 1),
+    (64, 128, 2), (128, 128, 1), (128, 128, 1), (128, 128, 2), (128, 128, 1), (128, 128, 1),
+];
+
+#[derive(Config, Debug)]
+pub struct FaceMeshConfig {}
+
+/// One output branch: blocks → 1×1 reduce + PReLU → a 32-channel block → 3×3 stride-3 head.
+#[derive(Module, Debug)]
+pub struct Branch {
+    blocks: Vec<BlazeBlock>,
+    reduce: Conv2d,
+    reduce_prelu: PRelu,
+    refine: BlazeBlock,
+    head: Conv2d,
+}
+
+#[derive(Module, Debug)]
+pub struct FaceMesh {
+    stem: Conv2d,
+    stem_prelu: PRelu,
+    blocks: Vec<BlazeBlock>,
+    mesh: Branch,
+    presence: Branch,
+}
+
+fn branch(device: &Device, block_count: usize, outputs: usize) -> Branch {
+    Branch {
+        blocks: (0..block_count)
+            .map(|i| BlazeBlockConfig::new(128, 128).with_stride(if i == 0 { 2 } else { 1 }).with_prelu(true).init(device))
+            .collect(),
+        reduce: Conv2dConfig::new([128, 32], [1, 1]).init(device),
+        reduce_prelu: PReluConfig::new().with_num_parameters(32).init(device),
+        refine: BlazeBlockConfig::new(32, 32).with_prelu(true).init(device),
+        head: Conv2dConfig::new([32, outputs], [3, 3]).with_stride([3, 3]).init(device),
+    }
+}
+
+impl FaceMeshConfig {
+    pub fn init(&self, device: &Device) -> FaceMesh {
+        FaceMesh {
+            // 3×3 stride 2 with TF SAME on 192: bottom/right only.
+            stem: Conv2dConfig::new([3, 16], [3, 3]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(0, 0, 1, 1)).init(device),
+            stem_prelu: PReluConfig::new().with_num_parameters(16).init(device),
+            blocks: BACKBONE
+                .iter()
+                .map(|&(i, o, s)| BlazeBlockConfig::new(i, o).with_stride(s).with_prelu(true).init(device))
+                .collect(),
+            mesh: branch(device, 3, LANDMARKS * 3),
+            presence: branch(device, 1, 1),
+        }
+    }
+}
+
+impl Branch {
+    /// `[b, 128, 6, 6]` → `[b, outputs]`.
+    fn forward(&self, mut x: Tensor<4>) -> Tensor<2> {
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let x = self.refine.forward(self.reduce_prelu.forward(self.reduce.forward(x)));
+        let y = self.head.forward(x);
+        let [b, c, _, _] = y.dims();
+        y.reshape([b, c])
+    }
+}
+
+/// Raw network outputs.
+pub struct FaceMeshOutput {
+    /// `[b, 468 * 3]`: x, y in input pixels, z on the same scale.
+    pub landmarks: Tensor<2>,
+    /// `[b, 1]`: face presence logit.
+    pub presence: Tensor<2>,
+}
+
+impl FaceMesh {
+    /// # Shapes
+    /// - input: `[b, 3, 192, 192]`, RGB in [0, 1]
+    pub fn forward(&self, x: Tensor<4>) -> FaceMeshOutput {
+        let mut x = self.stem_prelu.forward(self.stem.forward(x));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        FaceMeshOutput { landmarks: self.mesh.forward(x.clone()), presence: self.presence.forward(x) }
+    }
+}

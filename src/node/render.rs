@@ -1,0 +1,226 @@
+//! The render-time actions: fetch images → read settings at the render's time → run the pipeline → write.
+
+use super::error::NodeError;
+use super::instance::Instance;
+use super::settings::Settings;
+use crate::ofx::image::Image;
+use crate::ofx::message::Level;
+use crate::ofx::plane_suite as planes;
+use crate::ofx::props::PropSet;
+use crate::ofx::{sys, text, RectI};
+use crate::pipeline::composite::CompositeSettings;
+use crate::pipeline::frame::{Frame, Mask};
+use crate::pipeline::run::{self, Request, Severity};
+use crate::pipeline::FaceSelection;
+
+/// Environment switch that makes render panic, so tests can prove a panic never reaches the host.
+/// Checked only at render time; unset in production.
+pub const TEST_PANIC_ENV: &str = "FACESWAP_OFX_TEST_PANIC_IN_RENDER";
+
+// Per-clip out-argument names are these prefixes plus the clip name. The OFX spec documents them but the
+// headers have no macros for them, so ofx_sys has no constants.
+const CLIP_FRAME_RANGE_PREFIX: &str = "OfxImageClipPropFrameRange_";
+const CLIP_ROI_PREFIX: &str = "OfxImageClipPropRoI_";
+const CLIP_COMPONENTS_PREFIX: &str = "OfxImageClipPropComponents_";
+
+/// The render action.
+pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
+    let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+    let scale = in_args.get_doubles::<2>(sys::kOfxImageEffectPropRenderScale)?;
+    let w = in_args.get_ints::<4>(sys::kOfxImageEffectPropRenderWindow)?;
+    let window = RectI { x1: w[0], y1: w[1], x2: w[2], y2: w[3] };
+    if std::env::var_os(TEST_PANIC_ENV).is_some() {
+        panic!("forced by {TEST_PANIC_ENV}");
+    }
+    let settings = Settings::read(inst, time)?;
+    let source = inst.source.image(time)?.ok_or(NodeError::NoSource { time })?;
+    let frame = read_frame(&source)?;
+    let sb = source.bounds();
+    let req = request(&settings, scale, sb);
+    let outcome = run::run(&frame, &req);
+    inst.show(outcome.passthrough.as_ref().map(|(sev, why)| {
+        let level = if *sev == Severity::Error { Level::Error } else { Level::Warning };
+        (level, format!("FaceSwap: {why}. The source passes through unchanged."))
+    }));
+    if inst.effect.aborted() {
+        return Ok(());
+    }
+    let mut output = inst.output.image(time)?.ok_or(NodeError::OutputTooSmall)?;
+    let region = window.intersect(&output.bounds());
+    write_frame(&mut output, region, &outcome.image, sb)?;
+    // The mask plane, when the host asked for it this render (multi-plane hosts list planes in the in-args).
+    let wanted = in_args.get_strings(planes::PROP_RENDER_PLANES).unwrap_or_default();
+    if wanted.iter().any(|p| p == planes::PLANE_FACE_MASK) {
+        if let Some(mut plane) = inst.output.image_plane(time, 0, planes::PLANE_FACE_MASK)? {
+            let region = window.intersect(&plane.bounds());
+            write_mask(&mut plane, region, &outcome.mask, sb)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the pipeline's request: sizes scaled to the render, the face point moved into frame pixels.
+pub fn request(s: &Settings, scale: [f64; 2], source_bounds: RectI) -> Request {
+    let sx = scale[0] as f32;
+    let face_selection = match s.face_selection {
+        FaceSelection::NearestTo { x, y } => FaceSelection::NearestTo {
+            x: x * sx - source_bounds.x1 as f32,
+            y: source_bounds.y2 as f32 - y * scale[1] as f32,
+        },
+        other => other,
+    };
+    Request {
+        model: s.model.clone(),
+        identity_name: s.identity.name.clone(),
+        identity_index: s.identity.index,
+        composite: CompositeSettings { mode: s.output, blend: s.blend, mask_in_alpha: s.mask_in_alpha },
+        mask_erode: s.mask_erode * sx,
+        mask_feather: s.mask_feather * sx,
+        colour_transfer: s.colour_transfer,
+        face_selection,
+        detection_threshold: s.detection_threshold,
+    }
+}
+
+/// Source image → pipeline frame (top row first).
+fn read_frame(img: &Image) -> Result<Frame, NodeError> {
+    let b = img.bounds();
+    let (w, h) = (b.width() as usize, b.height() as usize);
+    let mut data = vec![0.0f32; w * h * 4];
+    for (row, y) in (b.y1..b.y2).rev().enumerate() {
+        if !img.read_row_rgba(y, &mut data[row * w * 4..(row + 1) * w * 4]) {
+            return Err(NodeError::Host(crate::ofx::OfxError::BadImage(format!("cannot read row {y}"))));
+        }
+    }
+    Ok(Frame::from_rgba(w, h, data)?)
+}
+
+/// Writes `region` of the output from `frame`, whose pixel (0,0) is the top-left of `frame_bounds`.
+/// Pixels outside the frame (the output may be larger than the source) become transparent black.
+fn write_frame(out: &mut Image, region: RectI, frame: &Frame, frame_bounds: RectI) -> Result<(), NodeError> {
+    let mut row = vec![0.0f32; region.width() as usize * 4];
+    for y in region.y1..region.y2 {
+        for (i, x) in (region.x1..region.x2).enumerate() {
+            let px = frame_pixel(frame_bounds, x, y).map(|(fx, fy)| frame.pixel(fx, fy)).unwrap_or([0.0; 4]);
+            row[i * 4..i * 4 + 4].copy_from_slice(&px);
+        }
+        if !out.write_row_rgba(y, region.x1, &row) {
+            return Err(NodeError::OutputTooSmall);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the mask into a single-channel (or any) plane image: the mask goes to every channel.
+fn write_mask(out: &mut Image, region: RectI, mask: &Mask, frame_bounds: RectI) -> Result<(), NodeError> {
+    let mut row = vec![0.0f32; region.width() as usize * 4];
+    for y in region.y1..region.y2 {
+        for (i, x) in (region.x1..region.x2).enumerate() {
+            let m = frame_pixel(frame_bounds, x, y).map(|(fx, fy)| mask.get(fx, fy)).unwrap_or(0.0);
+            row[i * 4..i * 4 + 4].copy_from_slice(&[m; 4]);
+        }
+        if !out.write_row_rgba(y, region.x1, &row) {
+            return Err(NodeError::OutputTooSmall);
+        }
+    }
+    Ok(())
+}
+
+/// OFX pixel (y up) → frame pixel (y down), if inside the frame.
+fn frame_pixel(b: RectI, x: i32, y: i32) -> Option<(usize, usize)> {
+    if x < b.x1 || x >= b.x2 || y < b.y1 || y >= b.y2 {
+        return None;
+    }
+    Some(((x - b.x1) as usize, (b.y2 - 1 - y) as usize))
+}
+
+/// IsIdentity: nothing would change → tell the host to use the source. Also the moment to explain why
+/// (no model yet, blend at zero) on the node.
+pub fn is_identity(inst: &Instance, in_args: PropSet, out_args: PropSet) -> Result<bool, NodeError> {
+    let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+    let settings = Settings::read(inst, time)?;
+    if !settings.is_identity() {
+        return Ok(false);
+    }
+    if settings.model.is_none() {
+        inst.show(Some((Level::Warning, "FaceSwap: no model file is set: choose one in Model File. The source passes through unchanged.".into())));
+    }
+    out_args.set_string(sys::kOfxPropName, 0, super::ids::CLIP_SOURCE)?;
+    out_args.set_double(sys::kOfxPropTime, 0, time)?;
+    Ok(true)
+}
+
+/// Frames needed: the temporal window around the render time, so smoothing never depends on render order.
+pub fn frames_needed(inst: &Instance, in_args: PropSet, out_args: PropSet) -> Result<(), NodeError> {
+    let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+    let k = Settings::read(inst, time)?.temporal_window as f64;
+    let name = format!("{}{}", CLIP_FRAME_RANGE_PREFIX, super::ids::CLIP_SOURCE);
+    out_args.set_doubles_dynamic(&name, &[time - k, time + k])?;
+    Ok(())
+}
+
+/// Regions of interest: the whole source, since faces anywhere in the frame are found.
+pub fn regions_of_interest(inst: &Instance, in_args: PropSet, out_args: PropSet) -> Result<(), NodeError> {
+    let time = in_args.get_double(sys::kOfxPropTime, 0)?;
+    let rod = inst.source.region_of_definition(time)?;
+    let name = format!("{}{}", CLIP_ROI_PREFIX, super::ids::CLIP_SOURCE);
+    out_args.set_doubles_dynamic(&name, &[rod.x1, rod.y1, rod.x2, rod.y2])?;
+    Ok(())
+}
+
+/// Clip preferences: output as deep as the source; RGBA whenever the output carries the mask in alpha.
+pub fn clip_preferences(inst: &Instance, out_args: PropSet) -> Result<(), NodeError> {
+    let s = Settings::read(inst, 0.0)?;
+    let needs_alpha = s.mask_in_alpha || s.output != crate::pipeline::composite::OutputMode::Composite;
+    if needs_alpha {
+        let name = format!("{}{}", CLIP_COMPONENTS_PREFIX, super::ids::CLIP_OUTPUT);
+        out_args.set_strings_dynamic(&name, &[text(sys::kOfxImageComponentRGBA)])?;
+        let premult: &'static [u8] = if s.mask_in_alpha && s.output == crate::pipeline::composite::OutputMode::Composite {
+            // The plate's colour with a matte in alpha: not premultiplied by that matte.
+            sys::kOfxImageUnPreMultiplied
+        } else {
+            sys::kOfxImagePreMultiplied
+        };
+        out_args.set_string(sys::kOfxImageEffectPropPreMultiplication, 0, text(premult))?;
+    }
+    Ok(())
+}
+
+/// Multi-plane hosts: Source gives colour; Output adds the FaceMask plane; other planes pass through.
+pub fn clip_components(in_args: PropSet, out_args: PropSet) -> Result<(), NodeError> {
+    let time = in_args.get_double(sys::kOfxPropTime, 0).unwrap_or(0.0);
+    let out_name = format!("{}{}", planes::NEEDED_COMPONENTS_PREFIX, super::ids::CLIP_OUTPUT);
+    out_args.set_strings_dynamic(&out_name, &[planes::PLANE_COLOUR, planes::PLANE_FACE_MASK])?;
+    let src_name = format!("{}{}", planes::NEEDED_COMPONENTS_PREFIX, super::ids::CLIP_SOURCE);
+    out_args.set_strings_dynamic(&src_name, &[planes::PLANE_COLOUR])?;
+    out_args.set_string(planes::PROP_PASS_THROUGH_CLIP, 0, super::ids::CLIP_SOURCE)?;
+    out_args.set_double(planes::PROP_PASS_THROUGH_TIME, 0, time)?;
+    out_args.set_int(planes::PROP_PASS_THROUGH_VIEW, 0, 0)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::settings::tests::MapSource;
+
+    #[test]
+    fn frame_pixel_flips_rows() {
+        let b = RectI { x1: 10, y1: 20, x2: 14, y2: 23 };
+        assert_eq!(frame_pixel(b, 10, 22), Some((0, 0)));
+        assert_eq!(frame_pixel(b, 13, 20), Some((3, 2)));
+        assert_eq!(frame_pixel(b, 14, 20), None);
+        assert_eq!(frame_pixel(b, 10, 19), None);
+    }
+
+    #[test]
+    fn request_scales_pixel_sizes_and_moves_the_point() {
+        let mut m = MapSource::defaults();
+        m.ints.insert(crate::node::params::name::FACE_SELECTION, 2);
+        m.doubles.insert(crate::node::params::name::FACE_POINT, 100.0);
+        let s = Settings::read(&m, 0.0).unwrap();
+        let req = request(&s, [0.5, 0.5], RectI { x1: 0, y1: 0, x2: 320, y2: 180 });
+        assert_eq!(req.mask_feather, s.mask_feather * 0.5);
+        assert_eq!(req.face_selection, FaceSelection::NearestTo { x: 50.0, y: 130.0 });
+    }
+}

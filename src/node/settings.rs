@@ -1,0 +1,263 @@
+//! Raw parameter values → one validated [`Settings`] struct, read once per render at the render's time.
+//!
+//! The pipeline never sees a raw parameter: whatever the host hands us (out-of-range values typed into a
+//! script, NaN from an expression, a stale choice index) is checked or clamped here.
+
+use super::params::{self, name, ChoiceOption};
+use crate::pipeline::composite::OutputMode;
+use crate::pipeline::{ColourTransfer, FaceSelection};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Reads parameter values at a time. Implemented over the OFX parameter suite, and by plain maps in tests.
+pub trait ParamSource {
+    fn double(&self, name: &str, time: f64) -> Result<f64, SettingsError>;
+    fn double2d(&self, name: &str, time: f64) -> Result<(f64, f64), SettingsError>;
+    fn int(&self, name: &str, time: f64) -> Result<i32, SettingsError>;
+    fn boolean(&self, name: &str, time: f64) -> Result<bool, SettingsError>;
+    /// The option index of a choice.
+    fn choice(&self, name: &str, time: f64) -> Result<usize, SettingsError>;
+    fn string(&self, name: &str, time: f64) -> Result<String, SettingsError>;
+}
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SettingsError {
+    #[error("the host could not give the value of parameter '{name}'")]
+    Unreadable { name: String },
+    #[error("parameter '{name}' has the value {value}, which is not usable: {why}")]
+    Invalid { name: String, value: String, why: &'static str },
+}
+
+/// Which processor runs the networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevicePreference {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+/// The identity the user picked: by name first (stable across model changes), by menu index as a fallback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityChoice {
+    pub name: String,
+    pub index: usize,
+}
+
+/// Every parameter, validated, at one time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// None when the field is empty.
+    pub model: Option<PathBuf>,
+    pub identity: IdentityChoice,
+    pub blend: f32,
+    pub output: OutputMode,
+    pub mask_in_alpha: bool,
+    /// Full-resolution frame pixels; the render scales them.
+    pub mask_erode: f32,
+    pub mask_feather: f32,
+    pub colour_transfer: ColourTransfer,
+    pub face_selection: FaceSelection,
+    pub detection_threshold: f32,
+    /// Frames before and after used to steady the landmarks.
+    pub temporal_window: u32,
+    pub device: DevicePreference,
+}
+
+fn finite(name: &str, v: f64) -> Result<f64, SettingsError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(SettingsError::Invalid { name: name.into(), value: v.to_string(), why: "not a finite number" })
+    }
+}
+
+/// Clamps a double to its declared range (scripts can set values outside the slider).
+fn ranged(src: &dyn ParamSource, name: &str, time: f64) -> Result<f64, SettingsError> {
+    let v = finite(name, src.double(name, time)?)?;
+    match params::spec(name).map(|s| s.kind) {
+        Some(params::Kind::Double { min, max, .. }) => Ok(v.clamp(min, max)),
+        _ => Ok(v),
+    }
+}
+
+fn option_id(
+    src: &dyn ParamSource,
+    name: &str,
+    options: &'static [ChoiceOption],
+    time: f64,
+) -> Result<&'static str, SettingsError> {
+    let i = src.choice(name, time)?;
+    options
+        .get(i)
+        .map(|o| o.id)
+        .ok_or_else(|| SettingsError::Invalid { name: name.into(), value: i.to_string(), why: "no such option" })
+}
+
+impl Settings {
+    /// Reads and validates every parameter at `time`.
+    pub fn read(src: &dyn ParamSource, time: f64) -> Result<Settings, SettingsError> {
+        let model = src.string(name::MODEL, time)?;
+        let model = model.trim();
+        let output = match option_id(src, name::OUTPUT, &params::OUTPUT_OPTIONS, time)? {
+            "swappedFace" => OutputMode::SwappedFace,
+            "maskOnly" => OutputMode::MaskOnly,
+            _ => OutputMode::Composite,
+        };
+        let colour_transfer = match option_id(src, name::COLOUR_TRANSFER, &params::COLOUR_TRANSFER_OPTIONS, time)? {
+            "meanStdRgb" => ColourTransfer::MeanStdRgb,
+            "none" => ColourTransfer::None,
+            _ => ColourTransfer::ReinhardLab,
+        };
+        let face_selection = match option_id(src, name::FACE_SELECTION, &params::FACE_SELECTION_OPTIONS, time)? {
+            "all" => FaceSelection::All,
+            "nearestPoint" => {
+                let (x, y) = src.double2d(name::FACE_POINT, time)?;
+                FaceSelection::NearestTo { x: finite(name::FACE_POINT, x)? as f32, y: finite(name::FACE_POINT, y)? as f32 }
+            }
+            _ => FaceSelection::Largest,
+        };
+        let device = match option_id(src, name::DEVICE, &params::DEVICE_OPTIONS, time)? {
+            "gpu" => DevicePreference::Gpu,
+            "cpu" => DevicePreference::Cpu,
+            _ => DevicePreference::Auto,
+        };
+        let window = src.int(name::TEMPORAL_SMOOTHING, time)?;
+        let max_window = match params::spec(name::TEMPORAL_SMOOTHING).map(|s| s.kind) {
+            Some(params::Kind::Int { max, .. }) => max,
+            _ => 0,
+        };
+        Ok(Settings {
+            model: if model.is_empty() { None } else { Some(PathBuf::from(model)) },
+            identity: IdentityChoice { name: src.string(name::IDENTITY_NAME, time)?, index: src.choice(name::IDENTITY, time)? },
+            blend: ranged(src, name::BLEND, time)? as f32,
+            output,
+            mask_in_alpha: src.boolean(name::MASK_IN_ALPHA, time)?,
+            mask_erode: ranged(src, name::MASK_ERODE, time)? as f32,
+            mask_feather: ranged(src, name::MASK_FEATHER, time)? as f32,
+            colour_transfer,
+            face_selection,
+            detection_threshold: ranged(src, name::DETECTION_THRESHOLD, time)? as f32,
+            temporal_window: window.clamp(0, max_window) as u32,
+            device,
+        })
+    }
+
+    /// True when rendering would give back the source unchanged, whatever the frame holds.
+    pub fn is_identity(&self) -> bool {
+        self.output == OutputMode::Composite && !self.mask_in_alpha && (self.blend <= 0.0 || self.model.is_none())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::node::params::{Kind, PARAMS};
+    use std::collections::HashMap;
+
+    /// Parameter values from the table's defaults, overridable per test.
+    #[derive(Default)]
+    pub struct MapSource {
+        pub doubles: HashMap<&'static str, f64>,
+        pub ints: HashMap<&'static str, i32>,
+        pub strings: HashMap<&'static str, String>,
+    }
+
+    impl MapSource {
+        pub fn defaults() -> Self {
+            let mut m = MapSource::default();
+            for p in PARAMS.iter() {
+                match p.kind {
+                    Kind::Double { default, .. } => {
+                        m.doubles.insert(p.name, default);
+                    }
+                    Kind::Int { default, .. } => {
+                        m.ints.insert(p.name, default);
+                    }
+                    Kind::Choice { default, .. } => {
+                        m.ints.insert(p.name, default as i32);
+                    }
+                    Kind::Bool { default } => {
+                        m.ints.insert(p.name, default as i32);
+                    }
+                    Kind::FilePath { default } | Kind::HiddenString { default } => {
+                        m.strings.insert(p.name, default.to_string());
+                    }
+                    Kind::Point { default } => {
+                        m.doubles.insert(p.name, default.0);
+                    }
+                }
+            }
+            m
+        }
+    }
+
+    fn missing(name: &str) -> SettingsError {
+        SettingsError::Unreadable { name: name.into() }
+    }
+
+    impl ParamSource for MapSource {
+        fn double(&self, name: &str, _t: f64) -> Result<f64, SettingsError> {
+            self.doubles.get(name).copied().ok_or_else(|| missing(name))
+        }
+        fn double2d(&self, name: &str, t: f64) -> Result<(f64, f64), SettingsError> {
+            let v = self.double(name, t)?;
+            Ok((v, v))
+        }
+        fn int(&self, name: &str, _t: f64) -> Result<i32, SettingsError> {
+            self.ints.get(name).copied().ok_or_else(|| missing(name))
+        }
+        fn boolean(&self, name: &str, t: f64) -> Result<bool, SettingsError> {
+            Ok(self.int(name, t)? != 0)
+        }
+        fn choice(&self, name: &str, t: f64) -> Result<usize, SettingsError> {
+            Ok(self.int(name, t)?.max(0) as usize)
+        }
+        fn string(&self, name: &str, _t: f64) -> Result<String, SettingsError> {
+            self.strings.get(name).cloned().ok_or_else(|| missing(name))
+        }
+    }
+
+    #[test]
+    fn defaults_read_cleanly() {
+        let s = Settings::read(&MapSource::defaults(), 0.0).unwrap();
+        assert_eq!(s.model, None);
+        assert_eq!(s.blend, 1.0);
+        assert_eq!(s.output, OutputMode::Composite);
+        assert_eq!(s.face_selection, FaceSelection::Largest);
+        assert_eq!(s.temporal_window, 2);
+        assert!(s.is_identity(), "no model means passthrough");
+    }
+
+    #[test]
+    fn out_of_range_values_are_clamped_and_nan_rejected() {
+        let mut m = MapSource::defaults();
+        m.doubles.insert(name::BLEND, 3.0);
+        m.ints.insert(name::TEMPORAL_SMOOTHING, 99);
+        let s = Settings::read(&m, 0.0).unwrap();
+        assert_eq!(s.blend, 1.0);
+        assert_eq!(s.temporal_window, 12);
+        m.doubles.insert(name::MASK_FEATHER, f64::NAN);
+        assert!(matches!(Settings::read(&m, 0.0), Err(SettingsError::Invalid { .. })));
+    }
+
+    #[test]
+    fn bad_choice_index_is_an_error() {
+        let mut m = MapSource::defaults();
+        m.ints.insert(name::OUTPUT, 7);
+        assert!(Settings::read(&m, 0.0).is_err());
+    }
+
+    #[test]
+    fn choices_map_to_their_meaning() {
+        let mut m = MapSource::defaults();
+        m.ints.insert(name::OUTPUT, 2);
+        m.ints.insert(name::FACE_SELECTION, 2);
+        m.doubles.insert(name::FACE_POINT, 0.25);
+        m.strings.insert(name::MODEL, "  /models/a.safetensors ".into());
+        let s = Settings::read(&m, 0.0).unwrap();
+        assert_eq!(s.output, OutputMode::MaskOnly);
+        assert_eq!(s.face_selection, FaceSelection::NearestTo { x: 0.25, y: 0.25 });
+        assert_eq!(s.model, Some(PathBuf::from("/models/a.safetensors")));
+        assert!(!s.is_identity());
+    }
+}
