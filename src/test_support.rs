@@ -17,11 +17,4 @@ pub mod fixture {
         let view = st.tensor(tensor).unwrap_or_else(|e| panic!("fixture {file} tensor {tensor}: {e}"));
         view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
     }
-
-    /// The shape of one tensor of a fixture file.
-    pub fn shape(file: &str, tensor: &str) -> Vec<usize> {
-        let bytes = std::fs::read(path(file)).unwrap_or_else(|e| panic!("fixture {file}: {e}"));
-        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("fixture {file}: {e}"));
-        st.tensor(tensor).unwrap_or_else(|e| panic!("fixture {file} tensor {tensor}: {e}")).shape().to_vec()
-    }
 }

@@ -29,10 +29,6 @@ impl PropSet {
         PropSet(h)
     }
 
-    pub(crate) fn raw(&self) -> sys::OfxPropertySetHandle {
-        self.0
-    }
-
     pub fn is_null(&self) -> bool {
         self.0.is_null()
     }

@@ -8,6 +8,9 @@ use super::ColourTransfer;
 /// Matches the statistics of `face` (interleaved RGB in [0, 1]) to those of `target`, both weighted by `weight`
 /// (one value a pixel). Changes `face` in place. Pixels with zero total weight leave it untouched.
 pub fn transfer(mode: ColourTransfer, face: &mut [f32], target: &[f32], weight: &[f32]) {
+    if weight.iter().all(|&w| w <= 0.0) {
+        return;
+    }
     match mode {
         ColourTransfer::None => {}
         ColourTransfer::MeanStdRgb => match_stats(face, target, weight),
