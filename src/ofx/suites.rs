@@ -3,6 +3,9 @@
 //! Burn keeps background threads alive, so `dlclose` never really unmaps this library: a later `dlopen` of the
 //! same bundle (hosts do this on a plug-in rescan) finds these statics as we left them. Everything here is
 //! therefore reset by `setHost`/Load and cleared by Unload instead of relying on fresh statics.
+//!
+//! One host per process, as with every OFX plug-in: the suites are process globals, so a second host object
+//! loading the same binary in the same process (no real host does this) would replace the first one's.
 
 use super::plane_suite::FnOfxImageEffectPlaneSuiteV2;
 use super::{cstr, OfxError};
