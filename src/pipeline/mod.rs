@@ -4,11 +4,13 @@
 //! The node (`crate::node`) and the CLI's `apply` both drive the same code, so a frame rendered in a host and
 //! on the command line match.
 
+pub mod analysis;
 pub mod colour;
 pub mod composite;
 pub mod detect;
 pub mod frame;
 pub mod mask_ops;
+pub mod resample;
 pub mod run;
 
 use thiserror::Error;
