@@ -197,7 +197,7 @@ mod real_frames {
     use crate::test_support::fixture;
 
     fn astronaut() -> Frame {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/astronaut.png");
+        let path = crate::footage::require("astronaut.png");
         let img = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgba32f();
         Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).unwrap()
     }
@@ -230,5 +230,36 @@ mod real_frames {
         let nets = FaceNets::load(&repo_models_dir(), &crate::device::cpu()).unwrap();
         let frame = Frame::filled(640, 360, [0.3, 0.3, 0.3, 1.0]);
         assert!(analyse(&nets, &frame, 0.5).unwrap().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod alignment_on_real_frames {
+    use super::*;
+    use crate::model::pretrained::{repo_models_dir, FaceNets};
+    use crate::pipeline::align;
+
+    /// The astronaut's aligned crop puts her eyes where the template says, and her hull mask covers the face.
+    #[test]
+    fn astronaut_aligns_to_the_template() {
+        let nets = FaceNets::load(&repo_models_dir(), &crate::device::cpu()).unwrap();
+        let img = image::open(crate::footage::require("astronaut.png")).unwrap().to_rgba32f();
+        let frame = Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).unwrap();
+        let face = &analyse(&nets, &frame, 0.5).unwrap()[0];
+        let template = align::FaceTemplate::default();
+        let a = align::align(&face.landmarks, &template, 128);
+        let pts = align::alignment_points(&face.landmarks);
+        for (p, t) in pts.iter().zip(&template.points) {
+            let (x, y) = a.frame_to_crop.apply(p[0], p[1]);
+            // A real face is not the template: 6 px of 128 (5%) bounds the residual of a good fit.
+            assert!((x - t[0] * 128.0).abs() < 6.0 && (y - t[1] * 128.0).abs() < 6.0, "{x},{y} vs {t:?}");
+        }
+        let crop_mask = align::hull_mask_crop(&face.landmarks, &a);
+        let coverage: f32 = crop_mask.data().iter().sum::<f32>() / (128.0 * 128.0);
+        assert!((0.2..0.7).contains(&coverage), "hull covers {coverage} of the crop");
+        let frame_mask = align::hull_mask_frame(&face.landmarks, 512, 512);
+        let [x0, y0, x1, y1] = face.detection.bbox;
+        assert_eq!(frame_mask.get(((x0 + x1) / 2.0) as usize, ((y0 + y1) / 2.0) as usize), 1.0);
+        assert_eq!(frame_mask.get(5, 5), 0.0);
     }
 }

@@ -4,6 +4,7 @@
 //! The node (`crate::node`) and the CLI's `apply` both drive the same code, so a frame rendered in a host and
 //! on the command line match.
 
+pub mod align;
 pub mod analysis;
 pub mod colour;
 pub mod composite;

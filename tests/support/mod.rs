@@ -41,14 +41,9 @@ pub fn load() -> Loaded {
     Loaded { bundle: Bundle::load(bundle_path()).expect("bundle loads"), _turn: turn }
 }
 
-/// The shared footage folder (`../shared/data` from the repo root).
-pub fn shared_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
-}
-
-/// astronaut.png as a host image: a real face, in the repo's shared data.
+/// astronaut.png as a host image: a real face, from the shared footage.
 pub fn astronaut() -> HostImage {
-    let path = shared_data().join("astronaut.png");
+    let path = faceswap_ofx::footage::require("astronaut.png");
     ofx_host::read_image(&path).unwrap_or_else(|e| panic!("{}: {e} (see ../shared/data/README.md)", path.display()))
 }
 
