@@ -11,5 +11,6 @@ pub mod blazeface;
 pub mod cache;
 pub mod facemesh;
 pub mod pretrained;
+pub mod swapnet;
 pub mod file;
 pub mod weights;
