@@ -11,6 +11,7 @@ pub mod blazeface;
 pub mod cache;
 pub mod facemesh;
 pub mod pretrained;
+pub mod swap_model;
 pub mod swapnet;
 pub mod file;
 pub mod weights;

@@ -1,0 +1,152 @@
+//! A trained swap model: the network plus what the file header says about it (identities, template, training).
+//! Saving and loading go through the format of [`super::file`]; loading never panics on a bad file.
+
+use super::file::{self, ModelError, ModelHeader, FORMAT, FORMAT_VERSION};
+use super::swapnet::{SwapNet, SwapNetConfig};
+use super::weights;
+use crate::pipeline::align::FaceTemplate;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A swap model ready to run.
+#[derive(Debug, Clone)]
+pub struct SwapModel {
+    pub net: SwapNet,
+    pub config: SwapNetConfig,
+    pub identities: Vec<String>,
+    pub template: FaceTemplate,
+    /// Free-form training record (iterations, data, date, versions, losses).
+    pub training: Value,
+}
+
+fn bad(path: &Path, key: &'static str, why: String) -> ModelError {
+    ModelError::BadMetadata { path: path.to_owned(), key, why }
+}
+
+impl SwapModel {
+    /// Loads a model file onto `device`: header checks first, then the network rebuilt from its config and
+    /// filled with its weights (every tensor present, float32, the right shape).
+    pub fn load(path: &Path, device: &Device) -> Result<SwapModel, ModelError> {
+        let header = file::read_header(path)?;
+        let config: SwapNetConfig =
+            serde_json::from_value(header.config.clone()).map_err(|e| bad(path, "config", e.to_string()))?;
+        config.validate().map_err(|why| bad(path, "config", why))?;
+        let template: FaceTemplate =
+            serde_json::from_value(header.template.clone()).map_err(|e| bad(path, "template", e.to_string()))?;
+        if config.identities != header.identities.len() {
+            return Err(bad(path, "identities", format!("{} names for a network of {} identities", header.identities.len(), config.identities)));
+        }
+        check_dtypes(path, &header)?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+        let net = weights::load_bytes_into(config.init(device), bytes, path)
+            .map_err(|e| ModelError::NotSafetensors { path: path.to_owned(), why: e.to_string() })?;
+        Ok(SwapModel { net, config, identities: header.identities, template, training: header.training })
+    }
+
+    /// Writes the model (atomically: a temporary file renamed over `path`).
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let io = |source| ModelError::Io { path: path.to_owned(), source };
+        let json = |v: &dyn erased::Json| v.to_json();
+        let mut store = SafetensorsStore::from_bytes(None)
+            .metadata("format", FORMAT)
+            .metadata("format_version", FORMAT_VERSION.to_string())
+            .metadata("identities", json(&self.identities))
+            .metadata("config", json(&self.config))
+            .metadata("template", json(&self.template))
+            .metadata("training", self.training.to_string());
+        self.net.save_into(&mut store).map_err(|e| ModelError::NotSafetensors { path: path.to_owned(), why: e.to_string() })?;
+        let bytes = store.get_bytes().map_err(|e| ModelError::NotSafetensors { path: path.to_owned(), why: e.to_string() })?;
+        let tmp: PathBuf = path.with_extension("safetensors.partial");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The decoder index of an identity by name.
+    pub fn identity_index(&self, name: &str) -> Option<usize> {
+        self.identities.iter().position(|n| n == name)
+    }
+}
+
+fn check_dtypes(path: &Path, header: &ModelHeader) -> Result<(), ModelError> {
+    match header.tensors.iter().find(|(_, t)| t.dtype != "F32") {
+        Some((name, t)) => Err(bad(path, "tensors", format!("tensor {name} is {}, the network runs in F32", t.dtype))),
+        None => Ok(()),
+    }
+}
+
+/// JSON text of serde values (a tiny trait so `save` can list heterogeneous fields in one chain).
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> String {
+            // Serialising plain data structs to a string cannot fail.
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Tensor, TensorData};
+
+    fn tiny(device: &Device) -> SwapModel {
+        let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        SwapModel {
+            net: config.init(device),
+            config,
+            identities: vec!["s1".into(), "scientist".into()],
+            template: FaceTemplate::default(),
+            training: serde_json::json!({"iterations": 0}),
+        }
+    }
+
+    fn outputs(m: &SwapModel, device: &Device) -> Vec<f32> {
+        let x: Vec<f32> = (0..3 * 32 * 32).map(|i| (i % 97) as f32 / 97.0).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(x, [1, 3, 32, 32]), device);
+        let out = m.net.forward(x, 1);
+        let mut v: Vec<f32> = out.rgb.try_into_data().unwrap().try_into_vec().unwrap();
+        v.extend(out.mask.try_into_data().unwrap().try_into_vec::<f32>().unwrap());
+        v
+    }
+
+    #[test]
+    fn save_load_round_trip_is_bit_exact() {
+        let device = crate::device::cpu();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let m = tiny(&device);
+        m.save(&path).unwrap();
+        let back = SwapModel::load(&path, &device).unwrap();
+        assert_eq!(back.identities, m.identities);
+        assert_eq!(back.config, m.config);
+        assert_eq!(back.template, m.template);
+        let (a, b) = (outputs(&m, &device), outputs(&back, &device));
+        assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "outputs differ after a round trip");
+    }
+
+    #[test]
+    fn mismatched_and_damaged_files_are_errors() {
+        let device = crate::device::cpu();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        tiny(&device).save(&path).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        // Truncated in the weights.
+        std::fs::write(&path, &good[..good.len() - 100]).unwrap();
+        assert!(matches!(SwapModel::load(&path, &device), Err(ModelError::Truncated { .. })));
+        // Header says 3 identities but names 2: patch the config text in place (same length keeps offsets).
+        let text = String::from_utf8_lossy(&good).into_owned();
+        let patched = text.replacen("\\\"identities\\\":2", "\\\"identities\\\":3", 1);
+        assert_ne!(patched, text, "config text not found in the header");
+        std::fs::write(&path, patched.as_bytes()).unwrap();
+        assert!(matches!(SwapModel::load(&path, &device), Err(ModelError::BadMetadata { key: "identities", .. })));
+        // The detector's weights are a foreign file.
+        let det = crate::model::pretrained::repo_models_dir().join(crate::model::pretrained::BLAZEFACE_FILE);
+        assert!(matches!(SwapModel::load(&det, &device), Err(ModelError::Foreign { .. })));
+    }
+}
