@@ -13,6 +13,7 @@
 
 pub mod bundle;
 pub mod device;
+pub mod faceset;
 pub mod footage;
 pub mod model;
 pub mod node;
