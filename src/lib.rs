@@ -19,5 +19,6 @@ pub mod model;
 pub mod node;
 pub mod ofx;
 pub mod pipeline;
+pub mod train;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -1,0 +1,6 @@
+//! Training swap models: augmentation, losses, the loop, and the preview and loss-curve pictures.
+
+pub mod augment;
+pub mod loss;
+pub mod preview;
+pub mod trainer;
