@@ -14,6 +14,9 @@ pub const BUNDLE_NAME: &str = "FaceSwap.ofx.bundle";
 const INFO_PLIST: &str = include_str!("../plugin-bundle/Info.plist");
 const ICON: &[u8] = include_bytes!("../plugin-bundle/icon.png");
 
+/// Model files (without extension) packed into `Contents/Resources/models`.
+pub const BUNDLED_MODELS: [&str; 3] = ["blazeface_short_range", "face_landmark", "default"];
+
 /// The OFX architecture folder for this build target.
 pub fn arch_dir() -> &'static str {
     match (std::env::consts::OS, std::env::consts::ARCH) {
@@ -47,6 +50,19 @@ pub fn pack(cdylib: &Path, out_dir: &Path) -> std::io::Result<PathBuf> {
     std::fs::write(contents.join("Info.plist"), plist)?;
     std::fs::copy(cdylib, bin_dir.join("FaceSwap.ofx"))?;
     std::fs::write(res_dir.join(format!("{}.png", plugin_id())), ICON)?;
+    // The face-analysis weights (and the default swap model when there is one) travel with the plug-in, with
+    // their cards (licences and provenance).
+    let models = res_dir.join("models");
+    std::fs::create_dir_all(&models)?;
+    let source = crate::model::pretrained::repo_models_dir();
+    for name in BUNDLED_MODELS {
+        for file in [format!("{name}.safetensors"), format!("{name}.md")] {
+            let from = source.join(&file);
+            if from.is_file() {
+                std::fs::copy(&from, models.join(&file))?;
+            }
+        }
+    }
     Ok(bundle)
 }
 

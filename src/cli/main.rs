@@ -2,6 +2,11 @@
 //! subcommand, and reports failure in one place.
 
 mod bundle_cmd;
+mod contact_sheet;
+mod demo_cmd;
+mod extract_cmd;
+mod render_cmd;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,12 +22,24 @@ struct Cli {
 enum Command {
     /// Pack the built plug-in into FaceSwap.ofx.bundle (install it by putting its folder on OFX_PLUGIN_PATH).
     Bundle(bundle_cmd::Args),
+    /// Render a frame range through the plug-in bundle with the headless OFX host (frames, and planes with --planes).
+    Render(render_cmd::Args),
+    /// The main job on the built-in default: the Tears of Steel shot through the node, with mask frames and a contact sheet.
+    Demo(demo_cmd::Args),
+    /// Footage (images, folders, sequences, videos) to a face set: aligned face crops, masks and landmarks for training.
+    Extract(extract_cmd::Args),
+    /// Face sets of two or more identities to a swap model (progress, previews, loss curve, checkpoints, --resume).
+    Train(train_cmd::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bundle(args) => bundle_cmd::run(args),
+        Command::Render(args) => render_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(args),
+        Command::Extract(args) => extract_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

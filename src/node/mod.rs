@@ -39,6 +39,16 @@ pub fn dispatch(action: Action, effect: Effect, in_args: PropSet, out_args: Prop
     }
 }
 
+/// The face-analysis weights ship inside the bundle (`Contents/Resources/models`); the host tells us where the
+/// bundle is through the effect's `kOfxPluginPropFilePath`.
+fn remember_bundle_models(effect: Effect) {
+    if let Ok(path) = effect.props().and_then(|p| p.get_string(sys::kOfxPluginPropFilePath, 0)) {
+        if !path.is_empty() {
+            crate::model::cache::set_models_dir(std::path::PathBuf::from(path).join("Contents/Resources/models"));
+        }
+    }
+}
+
 /// Runs `f` with this effect's instance data.
 fn with_instance<R>(effect: Effect, f: impl FnOnce(&Instance) -> Result<R, NodeError>) -> Result<R, NodeError> {
     effect.with_instance_data::<Instance, _>(f)?.ok_or(NodeError::NoInstance)?
@@ -52,6 +62,7 @@ fn handle(action: &Action, effect: Effect, in_args: PropSet, out_args: PropSet) 
         Action::Describe => describe::describe(effect).map(|_| Status::Ok),
         Action::DescribeInContext => describe::describe_in_context(effect).map(|_| Status::Ok),
         Action::CreateInstance => {
+            remember_bundle_models(effect);
             let inst = Instance::create(effect)?;
             // A project opened elsewhere (a farm node) lists the model's identities again. Failure to read the
             // model is shown on the node and is not a reason to refuse the instance.

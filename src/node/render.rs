@@ -38,10 +38,15 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
     let sb = source.bounds();
     let req = request(&settings, scale, sb);
     let outcome = run::run(&frame, &req);
-    inst.show(outcome.passthrough.as_ref().map(|(sev, why)| {
-        let level = if *sev == Severity::Error { Level::Error } else { Level::Warning };
-        (level, format!("FaceSwap: {why}. The source passes through unchanged."))
-    }));
+    let message = match (&outcome.passthrough, &outcome.note) {
+        (Some((sev, why)), _) => {
+            let level = if *sev == Severity::Error { Level::Error } else { Level::Warning };
+            Some((level, format!("FaceSwap: {why}. The source passes through unchanged.")))
+        }
+        (None, Some(note)) => Some((Level::Warning, format!("FaceSwap: {note}."))),
+        (None, None) => None,
+    };
+    inst.show(message);
     if inst.effect.aborted() {
         return Ok(());
     }
@@ -79,6 +84,7 @@ pub fn request(s: &Settings, scale: [f64; 2], source_bounds: RectI) -> Request {
         colour_transfer: s.colour_transfer,
         face_selection,
         detection_threshold: s.detection_threshold,
+        device: s.device,
     }
 }
 

@@ -28,13 +28,7 @@ pub enum SettingsError {
     Invalid { name: String, value: String, why: &'static str },
 }
 
-/// Which processor runs the networks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DevicePreference {
-    Auto,
-    Gpu,
-    Cpu,
-}
+pub use crate::pipeline::DevicePreference;
 
 /// The identity the user picked: by name first (stable across model changes), by menu index as a fallback.
 #[derive(Clone, Debug, PartialEq, Eq)]

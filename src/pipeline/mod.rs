@@ -36,6 +36,14 @@ pub enum FaceSelection {
     NearestTo { x: f32, y: f32 },
 }
 
+/// Which processor runs the networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DevicePreference {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
 /// What can go wrong inside the pipeline.
 #[derive(Debug, Error)]
 pub enum PipelineError {

@@ -1,9 +1,17 @@
 //! One frame through the whole pipeline: what the node and `faceswap apply` both call.
+//!
+//! detect → landmarks → align → swap network → colour transfer → warp back → mask shaping → composite.
+//! Every frame is computed from its own pixels and settings only (no state from earlier renders), so a render
+//! farm splitting a shot gets the same images.
 
+use super::align::{self, Alignment};
+use super::analysis::{self, Face};
 use super::composite::{self, CompositeSettings};
 use super::frame::{Frame, Mask};
-use super::{mask_ops, ColourTransfer, FaceSelection};
-use crate::model::{cache, file::ModelError};
+use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
+use crate::model::cache;
+use crate::model::swap_model::SwapModel;
+use burn::tensor::{Device, Tensor, TensorData};
 use std::path::PathBuf;
 
 /// Everything the pipeline needs to know about one frame's job, in the frame's own pixels.
@@ -20,6 +28,7 @@ pub struct Request {
     /// `NearestTo` in this frame's pixels, y down.
     pub face_selection: FaceSelection,
     pub detection_threshold: f32,
+    pub device: DevicePreference,
 }
 
 /// Why a frame came out unchanged, for the artist.
@@ -38,37 +47,241 @@ pub struct Outcome {
     pub mask: Mask,
     /// Set when the frame passed through unchanged, with the reason.
     pub passthrough: Option<(Severity, String)>,
+    /// A note that does not stop the swap (e.g. GPU requested but unavailable).
+    pub note: Option<String>,
+}
+
+fn device_for(pref: DevicePreference) -> (Device, Option<String>) {
+    match pref {
+        DevicePreference::Cpu => (crate::device::cpu(), None),
+        DevicePreference::Auto => (crate::device::gpu().unwrap_or_else(|_| crate::device::cpu()), None),
+        DevicePreference::Gpu => match crate::device::gpu() {
+            Ok(d) => (d, None),
+            Err(e) => (crate::device::cpu(), Some(format!("Device is GPU but {e}; rendering on the CPU"))),
+        },
+    }
 }
 
 /// Runs the pipeline on `source`. Never fails: anything that stops the swap becomes a passthrough with a
 /// reason, because a node must keep producing frames.
 pub fn run(source: &Frame, req: &Request) -> Outcome {
-    let passthrough = |severity, why: String| Outcome {
+    let passthrough = |severity, why: String, note: Option<String>| Outcome {
         image: source.clone(),
         mask: Mask::empty(source.width(), source.height()),
         passthrough: Some((severity, why)),
+        note,
     };
     let Some(path) = &req.model else {
-        return passthrough(Severity::Warning, "no model file is set: choose one in Model File".into());
+        return passthrough(Severity::Warning, "no model file is set: choose one in Model File".into(), None);
     };
-    let model = match cache::get(path) {
+    let (device, note) = device_for(req.device);
+    let model = match cache::swap_model(path, &device) {
         Ok(m) => m,
-        Err(e) => return passthrough(Severity::Error, describe_model_error(&e)),
+        Err(e) => return passthrough(Severity::Error, e.to_string(), note),
     };
-    // The face analysis and swap network stages are not in this build yet (see the issues on face analysis and
-    // the swap network); until they land a valid model file still passes the frame through, and says so.
-    let _ = &model.header;
-    passthrough(Severity::Error, "this build cannot run swap networks yet (face analysis and swap stages are not implemented)".into())
+    let nets = match cache::face_nets(&cache::models_dir(), &device) {
+        Ok(n) => n,
+        Err(e) => return passthrough(Severity::Error, format!("face-analysis weights: {e}"), note),
+    };
+    let identity = model.identity_index(&req.identity_name).unwrap_or(req.identity_index);
+    if identity >= model.identities.len() {
+        return passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1), note);
+    }
+    let faces = match analysis::analyse(&nets, source, req.detection_threshold) {
+        Ok(f) => select(f, req.face_selection),
+        Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+    };
+    if faces.is_empty() {
+        return passthrough(Severity::Warning, "no face found in this frame".into(), note);
+    }
+    // Errors left over from an earlier render on another instance are not this frame's.
+    crate::device::take_gpu_errors();
+    let (swap, raw_mask) = match swap_faces(source, &faces, &model, identity, req.colour_transfer, &device) {
+        Ok(r) => r,
+        Err(e) => return passthrough(Severity::Error, e, note),
+    };
+    let gpu_errors = crate::device::take_gpu_errors();
+    if !gpu_errors.is_empty() {
+        return passthrough(Severity::Error, format!("the GPU reported errors: {}", gpu_errors.join("; ")), note);
+    }
+    let mut out = finish(source, &swap, &raw_mask, req);
+    out.note = note;
+    out
 }
 
-fn describe_model_error(e: &ModelError) -> String {
-    format!("{e}")
+/// Applies the face selection: largest, all, or the one nearest a point.
+fn select(mut faces: Vec<Face>, how: FaceSelection) -> Vec<Face> {
+    let area = |f: &Face| f.detection.area();
+    match how {
+        FaceSelection::All => faces,
+        FaceSelection::Largest => {
+            faces.sort_by(|a, b| area(b).total_cmp(&area(a)));
+            faces.truncate(1);
+            faces
+        }
+        FaceSelection::NearestTo { x, y } => {
+            let dist = |f: &Face| {
+                let b = f.detection.bbox;
+                ((b[0] + b[2]) / 2.0 - x).hypot((b[1] + b[3]) / 2.0 - y)
+            };
+            faces.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
+            faces.truncate(1);
+            faces
+        }
+    }
 }
 
-/// Shapes a raw face mask (erode, then feather) and mixes the swap in: the tail of the pipeline, shared by
-/// every stage combination.
+/// Swaps every face: returns the frame with swapped faces pasted in (unmasked) and the raw mask (max over faces).
+fn swap_faces(
+    source: &Frame,
+    faces: &[Face],
+    model: &SwapModel,
+    identity: usize,
+    transfer: ColourTransfer,
+    device: &Device,
+) -> Result<(Frame, Mask), String> {
+    let res = model.config.resolution;
+    let plane = res * res;
+    let alignments: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &model.template, res)).collect();
+    let crops: Vec<Vec<f32>> = alignments.iter().map(|a| align::warp_to_crop(source, a)).collect();
+    let mut chw = Vec::with_capacity(faces.len() * 3 * plane);
+    for crop in &crops {
+        for c in 0..3 {
+            chw.extend((0..plane).map(|i| crop[i * 3 + c]));
+        }
+    }
+    // All faces of the frame go through the network in one batch.
+    let x = Tensor::<4>::from_data(TensorData::new(chw, [faces.len(), 3, res, res]), device);
+    let out = model.net.forward(x, identity);
+    let read = |t: Tensor<4>| -> Result<Vec<f32>, String> {
+        t.try_into_data().map_err(|e| format!("{e:?}"))?.try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+    };
+    let rgb = read(out.rgb)?;
+    let masks = read(out.mask)?;
+    let mut swapped = source.clone();
+    let mut total = Mask::empty(source.width(), source.height());
+    for (k, (face, a)) in faces.iter().zip(&alignments).enumerate() {
+        let mut face_rgb: Vec<f32> = (0..plane).flat_map(|i| (0..3).map(move |c| (c, i))).map(|(c, i)| rgb[k * 3 * plane + c * plane + i]).collect();
+        let hull = align::hull_mask_crop(&face.landmarks, a);
+        colour::transfer(transfer, &mut face_rgb, &crops[k], hull.data());
+        // The network's mask, limited to the landmark hull grown a little (the hull hugs the jaw tightly).
+        let grown = mask_ops::feather(&mask_ops::erode(&hull, -(res as f32) * 0.03), res as f32 * 0.02);
+        let face_mask: Vec<f32> = (0..plane).map(|i| masks[k * plane + i] * grown.data()[i]).collect();
+        paste(&mut swapped, &mut total, &face_rgb, &face_mask, a);
+    }
+    Ok((swapped, total))
+}
+
+/// Warps a crop (RGB and mask) back into the frame over the face's bounding region, bilinearly.
+fn paste(frame: &mut Frame, mask: &mut Mask, rgb: &[f32], crop_mask: &[f32], a: &Alignment) {
+    let n = a.size;
+    // The crop's corners in the frame bound the pixels to visit.
+    let corners = [(0.0, 0.0), (n as f32, 0.0), (0.0, n as f32), (n as f32, n as f32)].map(|(u, v)| a.crop_to_frame.apply(u, v));
+    let (x0, x1) = corners.iter().fold((f32::MAX, f32::MIN), |(lo, hi), c| (lo.min(c.0), hi.max(c.0)));
+    let (y0, y1) = corners.iter().fold((f32::MAX, f32::MIN), |(lo, hi), c| (lo.min(c.1), hi.max(c.1)));
+    let clampi = |v: f32, hi: usize| (v.max(0.0) as usize).min(hi);
+    for y in clampi(y0.floor(), frame.height())..clampi(y1.ceil(), frame.height()) {
+        for x in clampi(x0.floor(), frame.width())..clampi(x1.ceil(), frame.width()) {
+            let (u, v) = a.frame_to_crop.apply(x as f32 + 0.5, y as f32 + 0.5);
+            if !(u >= 0.0 && v >= 0.0 && u < n as f32 && v < n as f32) {
+                continue;
+            }
+            let (fu, fv) = ((u - 0.5).clamp(0.0, (n - 1) as f32), (v - 0.5).clamp(0.0, (n - 1) as f32));
+            let (u0, v0) = (fu as usize, fv as usize);
+            let (u1, v1) = ((u0 + 1).min(n - 1), (v0 + 1).min(n - 1));
+            let (tu, tv) = (fu - u0 as f32, fv - v0 as f32);
+            let lerp = |get: &dyn Fn(usize, usize) -> f32| {
+                let top = get(u0, v0) + (get(u1, v0) - get(u0, v0)) * tu;
+                let bottom = get(u0, v1) + (get(u1, v1) - get(u0, v1)) * tu;
+                top + (bottom - top) * tv
+            };
+            let m = lerp(&|uu, vv| crop_mask[vv * n + uu]);
+            if m <= mask.get(x, y) {
+                continue;
+            }
+            let mut px = frame.pixel(x, y);
+            for c in 0..3 {
+                px[c] = lerp(&|uu, vv| rgb[(vv * n + uu) * 3 + c]);
+            }
+            frame.set_pixel(x, y, px);
+            mask.set(x, y, m);
+        }
+    }
+}
+
+/// Shapes a raw face mask (erode, then feather) and mixes the swap in.
 pub fn finish(source: &Frame, swap: &Frame, raw_mask: &Mask, req: &Request) -> Outcome {
     let mask = mask_ops::feather(&mask_ops::erode(raw_mask, req.mask_erode), req.mask_feather);
     let image = composite::composite(source, swap, &mask, &req.composite);
-    Outcome { image, mask, passthrough: None }
+    Outcome { image, mask, passthrough: None, note: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::swapnet::SwapNetConfig;
+    use crate::pipeline::composite::OutputMode;
+
+    fn astronaut() -> Frame {
+        let img = image::open(crate::footage::require("astronaut.png")).unwrap().to_rgba32f();
+        Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).unwrap()
+    }
+
+    fn request(model: PathBuf, blend: f32) -> Request {
+        Request {
+            model: Some(model),
+            identity_name: "b".into(),
+            identity_index: 0,
+            composite: CompositeSettings { mode: OutputMode::Composite, blend, mask_in_alpha: false },
+            mask_erode: 2.0,
+            mask_feather: 4.0,
+            colour_transfer: ColourTransfer::ReinhardLab,
+            face_selection: FaceSelection::Largest,
+            detection_threshold: 0.5,
+            device: DevicePreference::Cpu,
+        }
+    }
+
+    /// The whole pipeline on a real face with an untrained (random) model file: the mechanics, not the quality.
+    #[test]
+    fn a_model_file_swaps_inside_the_mask_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let model = SwapModel {
+            net: config.init(&crate::device::cpu()),
+            config,
+            identities: vec!["a".into(), "b".into()],
+            template: align::FaceTemplate::default(),
+            training: serde_json::json!({}),
+        };
+        model.save(&path).unwrap();
+        let src = astronaut();
+        let out = run(&src, &request(path.clone(), 1.0));
+        assert!(out.passthrough.is_none(), "{:?}", out.passthrough);
+        let inside = out.mask.data().iter().filter(|&&m| m > 0.0).count();
+        assert!(inside > 1000, "mask covers {inside} px");
+        for (i, &m) in out.mask.data().iter().enumerate() {
+            if m == 0.0 {
+                assert_eq!(&out.image.data()[i * 4..i * 4 + 4], &src.data()[i * 4..i * 4 + 4], "pixel {i} outside the mask changed");
+            }
+        }
+        assert_ne!(out.image, src, "the face must change");
+        // Same input, same output: nothing is carried between renders.
+        let again = run(&src, &request(path.clone(), 1.0));
+        assert_eq!(again.image, out.image);
+        // Blend 0 is the source exactly.
+        assert_eq!(run(&src, &request(path, 0.0)).image, src);
+    }
+
+    #[test]
+    fn no_face_and_bad_model_pass_through_with_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.safetensors");
+        std::fs::write(&bad, b"nonsense").unwrap();
+        let src = Frame::filled(64, 64, [0.5, 0.5, 0.5, 1.0]);
+        let out = run(&src, &request(bad, 1.0));
+        assert_eq!(out.image, src);
+        assert_eq!(out.passthrough.as_ref().map(|p| p.0), Some(Severity::Error));
+    }
 }
