@@ -104,13 +104,19 @@ pub fn run(args: Args) -> Result<(), String> {
     let frame_file = |dir: &str, f: i64| demo.out.join(dir).join(format!("{f:05}.png"));
     let rows: Vec<contact_sheet::Row> = contact_sheet::sample_frames(demo.frames.first, demo.frames.last, SHEET_ROWS)
         .into_iter()
-        .map(|f| contact_sheet::Row { frame: f, source: frame_file("source", f), output: frame_file("output", f), mask: frame_file("mask", f) })
+        .map(|f| contact_sheet::Row {
+            frame: f,
+            source: frame_file("source", f),
+            output: frame_file("output", f),
+            mask: frame_file("mask", f),
+        })
         .collect();
     contact_sheet::write(&rows, &sheet, TILE_WIDTH)?;
 
     let (a, b) = (demo.frames.first, demo.frames.last);
     println!();
-    println!("demo: {} frame(s) {a}-{b} in {:.1} s ({:.2} s/frame)", outcome.rendered, outcome.elapsed.as_secs_f64(), outcome.elapsed.as_secs_f64() / outcome.rendered.max(1) as f64);
+    let seconds = outcome.elapsed.as_secs_f64();
+    println!("demo: {} frame(s) {a}-{b} in {seconds:.1} s ({:.2} s/frame)", outcome.rendered, seconds / outcome.rendered.max(1) as f64);
     println!("  source frames  {}", source_dir.join("%05d.png").display());
     println!("  output frames  {}  ({a}-{b})", demo.out.join("output/%05d.png").display());
     if outcome.plane_files > 0 {
@@ -118,7 +124,8 @@ pub fn run(args: Args) -> Result<(), String> {
     } else {
         println!("  mask frames    none: the node rendered no FaceMask plane (identity frames copy the source)");
     }
-    println!("  contact sheet  {}  (rows: frames {}; columns: source | output | mask)", sheet.display(), rows.iter().map(|r| r.frame.to_string()).collect::<Vec<_>>().join(", "));
+    let sampled: Vec<String> = rows.iter().map(|r| r.frame.to_string()).collect();
+    println!("  contact sheet  {}  (rows: frames {}; columns: source | output | mask)", sheet.display(), sampled.join(", "));
     if outcome.identity > 0 {
         println!("  {} frame(s) were identity: the node asked the host to copy the source", outcome.identity);
     }
@@ -165,13 +172,18 @@ fn decode(clip: &Path, dir: &Path) -> Result<(), String> {
         .args(["-fps_mode", "passthrough", "-start_number", "1"])
         .arg(partial.join("%05d.png"))
         .status()
-        .map_err(|e| match e.kind() {
+        .map_err(|e| {
+            let _ = std::fs::remove_dir_all(&partial);
+            match e.kind() {
             ErrorKind::NotFound => "ffmpeg is not installed (or not on PATH); the demo decodes its footage with it: \
                                     `apt-get install ffmpeg` on Debian/Ubuntu"
                 .to_owned(),
-            _ => format!("cannot run ffmpeg: {e}"),
+                _ => format!("cannot run ffmpeg: {e}"),
+            }
         })?;
     if !status.success() {
+        // Leave nothing half-decoded behind; the next run starts over anyway.
+        let _ = std::fs::remove_dir_all(&partial);
         return Err(format!("ffmpeg could not decode {} ({status})", clip.display()));
     }
     std::fs::rename(&partial, dir).map_err(|e| format!("cannot move {} to {}: {e}", partial.display(), dir.display()))

@@ -119,7 +119,8 @@ impl Job {
         let ext = if depth == Depth::F32 { "exr" } else { "png" };
         let output = pattern_in(&args.out, &format!("%05d.{ext}"));
         let plane_output = pattern_in(&args.out.join("{plane}"), &format!("%05d.{ext}"));
-        Ok(Job { bundle: args.bundle, input: args.input, frames, source_range, params, scale, depth, planes: args.planes, output, plane_output })
+        let (bundle, input, planes) = (args.bundle, args.input, args.planes);
+        Ok(Job { bundle, input, frames, source_range, params, scale, depth, planes, output, plane_output })
     }
 }
 
@@ -199,7 +200,9 @@ pub fn execute(job: &Job) -> Result<Outcome, String> {
     let mut inst = bundle.create_instance(Context::Filter).map_err(|e| format!("cannot create the node: {e}"))?;
     for (name, arg) in &job.params {
         inst.apply_param_arg(name, arg).map_err(|e| match e {
-            ofx_host::HostError::NoParam(_) => format!("--param {name}: the node has no such parameter (it has: {})", inst.param_names().join(", ")),
+            ofx_host::HostError::NoParam(_) => {
+                format!("--param {name}: the node has no such parameter (it has: {})", settable_params(&inst).join(", "))
+            }
             e => format!("--param {name}: {e}"),
         })?;
     }
@@ -251,6 +254,14 @@ pub fn execute(job: &Job) -> Result<Outcome, String> {
         persistent,
         elapsed: started.elapsed(),
     })
+}
+
+/// Names `--param` can set: groups and pages carry no value, so they are left out of the hint.
+fn settable_params(inst: &ofx_host::Instance<'_>) -> Vec<String> {
+    inst.param_names()
+        .into_iter()
+        .filter(|n| inst.param_description(n).is_ok_and(|d| d.param_type.has_value()))
+        .collect()
 }
 
 /// RGB sources give RGB files (smaller, and what the plate was); anything else renders RGBA. The node may

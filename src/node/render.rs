@@ -37,7 +37,8 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
     let frame = read_frame(&source)?;
     let sb = source.bounds();
     let req = request(&settings, scale, sb);
-    let outcome = run::run(&frame, &req);
+    let neighbours = neighbour_frames(inst, time, settings.temporal_window)?;
+    let outcome = run::run(&frame, &neighbours, &req);
     let message = match (&outcome.passthrough, &outcome.note) {
         (Some((sev, why)), _) => {
             let level = if *sev == Severity::Error { Level::Error } else { Level::Warning };
@@ -85,7 +86,20 @@ pub fn request(s: &Settings, scale: [f64; 2], source_bounds: RectI) -> Request {
         face_selection,
         detection_threshold: s.detection_threshold,
         device: s.device,
+        temporal_window: s.temporal_window,
     }
+}
+
+/// The source frames around `time` for temporal smoothing, as far as the clip has them. A neighbour with
+/// other bounds than the current frame (a resolution change mid-shot) is left out.
+fn neighbour_frames(inst: &Instance, time: f64, k: u32) -> Result<Vec<(i32, Frame)>, NodeError> {
+    let mut out = Vec::new();
+    for offset in (-(k as i32)..=k as i32).filter(|o| *o != 0) {
+        if let Some(img) = inst.source.image(time + offset as f64)? {
+            out.push((offset, read_frame(&img)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Source image → pipeline frame (top row first).

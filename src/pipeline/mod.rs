@@ -13,6 +13,7 @@ pub mod frame;
 pub mod mask_ops;
 pub mod resample;
 pub mod run;
+pub mod smooth;
 
 use thiserror::Error;
 

@@ -29,6 +29,8 @@ pub struct Request {
     pub face_selection: FaceSelection,
     pub detection_threshold: f32,
     pub device: DevicePreference,
+    /// Temporal smoothing half-window, in frames; the neighbouring frames are passed to [`run`].
+    pub temporal_window: u32,
 }
 
 /// Why a frame came out unchanged, for the artist.
@@ -64,7 +66,10 @@ fn device_for(pref: DevicePreference) -> (Device, Option<String>) {
 
 /// Runs the pipeline on `source`. Never fails: anything that stops the swap becomes a passthrough with a
 /// reason, because a node must keep producing frames.
-pub fn run(source: &Frame, req: &Request) -> Outcome {
+///
+/// `neighbours` are the source frames at the given offsets (non-zero, in frames) used for temporal smoothing;
+/// frames the host could not give (outside the clip) are simply absent.
+pub fn run(source: &Frame, neighbours: &[(i32, Frame)], req: &Request) -> Outcome {
     let passthrough = |severity, why: String, note: Option<String>| Outcome {
         image: source.clone(),
         mask: Mask::empty(source.width(), source.height()),
@@ -90,6 +95,18 @@ pub fn run(source: &Frame, req: &Request) -> Outcome {
     let faces = match analysis::analyse(&nets, source, req.detection_threshold) {
         Ok(f) => select(f, req.face_selection),
         Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+    };
+    let faces = if req.temporal_window > 0 && !neighbours.is_empty() {
+        let mut around = Vec::with_capacity(neighbours.len());
+        for (offset, frame) in neighbours {
+            match analysis::analyse(&nets, frame, req.detection_threshold) {
+                Ok(f) => around.push((*offset, f)),
+                Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+            }
+        }
+        faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect()
+    } else {
+        faces
     };
     if faces.is_empty() {
         return passthrough(Severity::Warning, "no face found in this frame".into(), note);
@@ -239,6 +256,7 @@ mod tests {
             face_selection: FaceSelection::Largest,
             detection_threshold: 0.5,
             device: DevicePreference::Cpu,
+            temporal_window: 0,
         }
     }
 
@@ -257,7 +275,7 @@ mod tests {
         };
         model.save(&path).unwrap();
         let src = astronaut();
-        let out = run(&src, &request(path.clone(), 1.0));
+        let out = run(&src, &[], &request(path.clone(), 1.0));
         assert!(out.passthrough.is_none(), "{:?}", out.passthrough);
         let inside = out.mask.data().iter().filter(|&&m| m > 0.0).count();
         assert!(inside > 1000, "mask covers {inside} px");
@@ -268,10 +286,10 @@ mod tests {
         }
         assert_ne!(out.image, src, "the face must change");
         // Same input, same output: nothing is carried between renders.
-        let again = run(&src, &request(path.clone(), 1.0));
+        let again = run(&src, &[], &request(path.clone(), 1.0));
         assert_eq!(again.image, out.image);
         // Blend 0 is the source exactly.
-        assert_eq!(run(&src, &request(path, 0.0)).image, src);
+        assert_eq!(run(&src, &[], &request(path, 0.0)).image, src);
     }
 
     #[test]
@@ -280,7 +298,7 @@ mod tests {
         let bad = dir.path().join("bad.safetensors");
         std::fs::write(&bad, b"nonsense").unwrap();
         let src = Frame::filled(64, 64, [0.5, 0.5, 0.5, 1.0]);
-        let out = run(&src, &request(bad, 1.0));
+        let out = run(&src, &[], &request(bad, 1.0));
         assert_eq!(out.image, src);
         assert_eq!(out.passthrough.as_ref().map(|p| p.0), Some(Severity::Error));
     }
