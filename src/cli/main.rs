@@ -4,6 +4,7 @@
 mod bundle_cmd;
 mod contact_sheet;
 mod demo_cmd;
+mod evaluate_cmd;
 mod extract_cmd;
 mod render_cmd;
 mod train_cmd;
@@ -28,6 +29,8 @@ enum Command {
     Demo(demo_cmd::Args),
     /// Footage (images, folders, sequences, videos) to a face set: aligned face crops, masks and landmarks for training.
     Extract(extract_cmd::Args),
+    /// Mean SSIM of a model's reconstructions of a face set (held-out quality).
+    Evaluate(evaluate_cmd::Args),
     /// Face sets of two or more identities to a swap model (progress, previews, loss curve, checkpoints, --resume).
     Train(train_cmd::Args),
 }
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Extract(args) => extract_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Evaluate(args) => evaluate_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
