@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 frames="${1:-69-80}"
 
 # 1. Build the CLI and the plug-in library. Keep the target folder outside the clone so the (long) first build
-#    of Burn and wgpu is reused by fresh clones. Release builds render much faster; a debug build works too.
+#    of Burn and wgpu is reused by fresh clones. The default is the dev profile, as scripts/demo.sh and the tests
+#    use: its dependencies (Burn's kernels included) are fully optimised, so it renders at near-release speed
+#    and after .ci/run nothing is rebuilt. PROFILE=release builds a separate shipping build (long the first time).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/faceswap-ofx/target}"
-profile="${PROFILE:-release}"
+profile="${PROFILE:-debug}"
 if [ "$profile" = release ]; then cargo build --release --bin faceswap --lib; else cargo build --bin faceswap --lib; fi
 faceswap="$CARGO_TARGET_DIR/$profile/faceswap"
 
@@ -34,6 +36,8 @@ fi
 #      `@constant` are the other interpolations). Keys are `time:value` pairs separated by commas.
 #    - model points at a trained swap model. No default model ships yet: with a missing file the node renders
 #      anyway, passes the plate through unchanged, and says why on the node (printed below each frame).
+#    At the first frame blend is 0, so the node tells the host it is an identity there: that frame is a copy
+#    of the plate and has no FaceMask file.
 #    --planes also writes the node's custom planes: the FaceMask plane lands in out/example/render/FaceMask/,
 #    as 16-bit grey PNGs (one float channel in EXR with --depth float).
 first="${frames%-*}"

@@ -51,3 +51,32 @@ pub fn astronaut() -> HostImage {
 pub fn sample(img: &HostImage, w: u32, h: u32, components: Components, depth: Depth) -> HostImage {
     img.crop(RectI::from_size(w, h)).convert(components, depth)
 }
+
+/// Decodes a clip of the shared footage into PNG frames (numbered from 1, as ffmpeg does) in a temporary
+/// folder, once per test binary and clip. Needs ffmpeg (scripts/setup.sh installs it).
+pub fn decoded_frames(relative: &str) -> PathBuf {
+    static DONE: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, dir)) = done.iter().find(|(r, _)| r == relative) {
+        return dir.clone();
+    }
+    let clip = faceswap_ofx::footage::require(relative);
+    let dir = std::env::temp_dir().join(format!("faceswap-ofx-frames-{}-{}", std::process::id(), done.len()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-fps_mode", "passthrough"])
+        .arg(dir.join("%05d.png"))
+        .status()
+        .expect("ffmpeg (scripts/setup.sh installs it)");
+    assert!(status.success(), "ffmpeg failed on {}", clip.display());
+    done.push((relative.to_owned(), dir.clone()));
+    dir
+}
+
+/// Frame `n` of a decoded clip as a pipeline frame.
+pub fn frame(dir: &Path, n: u32) -> faceswap_ofx::pipeline::frame::Frame {
+    let img = image::open(dir.join(format!("{n:05}.png"))).expect("decoded frame").to_rgba32f();
+    faceswap_ofx::pipeline::frame::Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).expect("frame")
+}
