@@ -50,6 +50,11 @@ fn extremum_filter(mask: &Mask, r: usize, grow: bool) -> Mask {
     if r == 0 {
         return mask.clone();
     }
+    separable(mask, |line, out| sliding_extremum(line, r, grow, out))
+}
+
+/// Runs a 1D filter over every row, then every column of the result.
+fn separable(mask: &Mask, mut filter: impl FnMut(&[f32], &mut Vec<f32>)) -> Mask {
     let (w, h) = (mask.width(), mask.height());
     let mut tmp = Mask::empty(w, h);
     let mut line = Vec::new();
@@ -57,7 +62,7 @@ fn extremum_filter(mask: &Mask, r: usize, grow: bool) -> Mask {
     for y in 0..h {
         line.clear();
         line.extend((0..w).map(|x| mask.get(x, y)));
-        sliding_extremum(&line, r, grow, &mut out_line);
+        filter(&line, &mut out_line);
         for (x, v) in out_line.iter().enumerate() {
             tmp.set(x, y, *v);
         }
@@ -66,7 +71,7 @@ fn extremum_filter(mask: &Mask, r: usize, grow: bool) -> Mask {
     for x in 0..w {
         line.clear();
         line.extend((0..h).map(|y| tmp.get(x, y)));
-        sliding_extremum(&line, r, grow, &mut out_line);
+        filter(&line, &mut out_line);
         for (y, v) in out_line.iter().enumerate() {
             out.set(x, y, *v);
         }
@@ -114,28 +119,7 @@ fn sliding_extremum(line: &[f32], r: usize, grow: bool, out: &mut Vec<f32>) {
 /// Box blur of fractional half-width `h` (the two end taps weighted by the fraction), separable, with the
 /// edge pixels clamped.
 fn box_blur(mask: &Mask, h: f32) -> Mask {
-    let (w, ht) = (mask.width(), mask.height());
-    let mut tmp = Mask::empty(w, ht);
-    let mut line = Vec::new();
-    let mut out_line = Vec::new();
-    for y in 0..ht {
-        line.clear();
-        line.extend((0..w).map(|x| mask.get(x, y)));
-        box_line(&line, h, &mut out_line);
-        for (x, v) in out_line.iter().enumerate() {
-            tmp.set(x, y, *v);
-        }
-    }
-    let mut out = Mask::empty(w, ht);
-    for x in 0..w {
-        line.clear();
-        line.extend((0..ht).map(|y| tmp.get(x, y)));
-        box_line(&line, h, &mut out_line);
-        for (y, v) in out_line.iter().enumerate() {
-            out.set(x, y, *v);
-        }
-    }
-    out
+    separable(mask, |line, out| box_line(line, h, out))
 }
 
 fn box_line(line: &[f32], h: f32, out: &mut Vec<f32>) {
