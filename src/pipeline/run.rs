@@ -175,6 +175,10 @@ fn swap_faces(
     };
     let rgb = read(out.rgb)?;
     let masks = read(out.mask)?;
+    // A damaged model file can hold NaN weights that load fine; never paste NaN into a plate.
+    if rgb.iter().chain(&masks).any(|v| !v.is_finite()) {
+        return Err("the model produced invalid values (NaN or infinity): the model file may be damaged".into());
+    }
     let mut swapped = source.clone();
     let mut total = Mask::empty(source.width(), source.height());
     for (k, (face, a)) in faces.iter().zip(&alignments).enumerate() {
