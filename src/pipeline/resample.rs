@@ -73,7 +73,10 @@ pub fn crop_to_chw(frame: &Frame, map: &Affine, out: usize, gain: f32, bias: f32
             for sy in 0..k {
                 for sx in 0..k {
                     let (x, y) = map.apply(u as f32 + (sx as f32 + 0.5) / k as f32, v as f32 + (sy as f32 + 0.5) / k as f32);
-                    let px = bilinear(frame, x, y).map(|p| p.map(|c| c.clamp(0.0, 1.0))).unwrap_or([fill; 3]);
+                    // NaN/Inf pixels (bad renders upstream) become black: one must not poison a whole network input.
+                    let px = bilinear(frame, x, y)
+                        .map(|p| p.map(|c| if c.is_finite() { c.clamp(0.0, 1.0) } else { 0.0 }))
+                        .unwrap_or([fill; 3]);
                     for c in 0..3 {
                         acc[c] += px[c];
                     }
@@ -112,6 +115,15 @@ mod tests {
         let outside = Affine::square_crop(100.0, 100.0, 4.0, 0.0, 4);
         crop_to_chw(&f, &outside, 4, 1.0, 0.0, 0.25, &mut dst);
         assert!(dst.iter().all(|&v| v == 0.25));
+    }
+
+    #[test]
+    fn non_finite_pixels_do_not_reach_the_networks() {
+        let mut f = Frame::filled(4, 4, [0.5, 0.5, 0.5, 1.0]);
+        f.set_pixel(1, 1, [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0]);
+        let mut dst = vec![0.0; 48];
+        crop_to_chw(&f, &Affine::square_crop(2.0, 2.0, 4.0, 0.0, 4), 4, 1.0, 0.0, 0.0, &mut dst);
+        assert!(dst.iter().all(|v| v.is_finite()));
     }
 
     #[test]
