@@ -1,0 +1,55 @@
+//! What the benches share: the test frame and criterion settings sized for a 2-core machine.
+
+// Each bench target compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
+use criterion::Criterion;
+use faceswap_ofx::pipeline::frame::Frame;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Side of the benchmark frame: a 1080p plate.
+pub const FRAME_W: u32 = 1920;
+pub const FRAME_H: u32 = 1080;
+
+/// Frame 100 of the Tears of Steel excerpt (numbered from 1, as ffmpeg's image muxer and `faceswap demo`
+/// number it): the scientist, one face, frontal.
+const FRAME: usize = 100;
+
+/// Criterion settings for slow, whole-network benches: 10 samples, a short warm-up and measurement, so the
+/// suite finishes in minutes on 2 cores. Criterion stretches the measurement time when one iteration is longer
+/// than it allows (it prints a warning saying so); that is expected here.
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5))
+        .without_plots()
+        .configure_from_args()
+}
+
+/// The 640×360 Tears of Steel frame scaled to 1920×1080 (Catmull-Rom), as straight RGBA floats in [0, 1].
+/// ffmpeg decodes the frame into a temporary folder.
+pub fn tears_of_steel_1080p() -> Frame {
+    let clip = faceswap_ofx::footage::require("tears_of_steel/clip_01_tears_of_steel.mp4");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let png = dir.path().join("frame.png");
+    decode_frame(&clip, FRAME, &png);
+    let small = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).to_rgba32f();
+    let big = image::imageops::resize(&small, FRAME_W, FRAME_H, image::imageops::FilterType::CatmullRom);
+    Frame::from_rgba(FRAME_W as usize, FRAME_H as usize, big.into_raw()).expect("frame size")
+}
+
+/// Writes frame `number` (from 1) of `clip` to `out` with ffmpeg.
+fn decode_frame(clip: &Path, number: usize, out: &Path) {
+    let select = format!("select=eq(n\\,{})", number - 1);
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(clip)
+        .args(["-vf", &select, "-frames:v", "1"])
+        .arg(out)
+        .status()
+        .expect("ffmpeg must be installed to build the benchmark frame (apt install ffmpeg)");
+    assert!(status.success() && out.exists(), "ffmpeg could not decode frame {number} of {}", clip.display());
+}

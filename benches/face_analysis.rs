@@ -1,0 +1,135 @@
+//! Face analysis on the CPU (flex): the two networks alone at batch 1, then each stage of a whole 1080p frame
+//! holding one real face (Tears of Steel frame 100 scaled up from 640×360; see `frame_1080p` for what else the
+//! detector finds in it).
+//!
+//! - `network/blazeface_b1`, `network/facemesh_b1`: one forward pass on the same real input the onnxruntime
+//!   comparison uses (`scripts/bench_onnxruntime.py`), read back to the host. `network/blazeface_b88`: the
+//!   same input repeated 88 times, the batch `detect` runs on a 1080p frame (the network's share of it).
+//! - `frame_1080p/detect`: the tile pyramid (88 tiles of 128×128 for 1080p) through BlazeFace in one batch,
+//!   decode and NMS. `frame_1080p/detect_crops`: the 88 tile crops alone.
+//! - `frame_1080p/landmarks`: FaceMesh on the real face (crop, forward, mapping back), its detection given.
+//! - `frame_1080p/landmarks_all`: FaceMesh on every detection of the frame in one batch (4 at 1080p: the face,
+//!   the back of a head FaceMesh confirms, two it rejects), as `analyse` runs it.
+//! - `frame_1080p/align_warp`: similarity fit to the template and the warp into a 128 px crop.
+//! - `frame_1080p/analyse`: detection then landmarks, what a render does per frame before the swap.
+//!
+//! Run: `cargo bench --profile dev --bench face_analysis` (see BENCHMARKS.md for why the dev profile).
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::FRAME_W;
+use criterion::{criterion_group, criterion_main, Criterion};
+use faceswap_ofx::model::blazeface::INPUT_SIZE as DET_SIZE;
+use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
+use faceswap_ofx::pipeline::align::{align, warp_to_crop, FaceTemplate};
+use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, landmarks, tiles};
+use faceswap_ofx::pipeline::resample::{crop_to_chw, Affine};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+/// The node's default detection threshold.
+const THRESHOLD: f32 = 0.5;
+/// Crop side of a 128 px swap model (`faceswap train --resolution 128`; the shipped default is 64 px).
+const CROP: usize = 128;
+
+/// The `input` tensor of a parity fixture: the exact network input onnxruntime was given for it.
+fn fixture_input(file: &str, side: usize, device: &Device) -> Tensor<4> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/face_analysis").join(format!("{file}.safetensors"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let view = st.tensor("input").unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let data: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Tensor::<4>::from_data(TensorData::new(data, [1, 3, side, side]), device)
+}
+
+/// Reads a tensor back to the host: forces the (lazy) backend to run everything it depends on.
+fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.try_into_data().expect("readback").try_into_vec::<f32>().expect("f32 output")
+}
+
+fn networks(c: &mut Criterion) {
+    let device = faceswap_ofx::device::cpu();
+    let nets = FaceNets::load(&repo_models_dir(), &device).expect("pretrained weights in models/");
+    let det_in = fixture_input("tos_0095_blazeface", 128, &device);
+    let mesh_in = fixture_input("tos_0095_facemesh", 192, &device);
+
+    let mut g = c.benchmark_group("network");
+    g.bench_function("blazeface_b1", |b| {
+        b.iter(|| {
+            let out = nets.detector.forward(det_in.clone());
+            black_box((read(out.regressors), read(out.logits)))
+        })
+    });
+    // The 88 tiles of a 1080p frame in one batch, without cropping them: the network's share of `detect`.
+    let det_tiles = det_in.clone().repeat_dim(0, tiles(1920, 1080).len());
+    g.bench_function("blazeface_b88", |b| {
+        b.iter(|| {
+            let out = nets.detector.forward(det_tiles.clone());
+            black_box((read(out.regressors), read(out.logits)))
+        })
+    });
+    g.bench_function("facemesh_b1", |b| {
+        b.iter(|| {
+            let out = nets.landmarks.forward(mesh_in.clone());
+            black_box((read(out.landmarks), read(out.presence)))
+        })
+    });
+    g.finish();
+}
+
+fn frame_1080p(c: &mut Criterion) {
+    let device = faceswap_ofx::device::cpu();
+    let nets = FaceNets::load(&repo_models_dir(), &device).expect("pretrained weights in models/");
+    let frame = common::tears_of_steel_1080p();
+    let detections = detect_faces(&nets, &frame, THRESHOLD).expect("detection");
+    let faces = landmarks(&nets, &frame, &detections).expect("landmarks");
+    // Frame 100 holds one real face (the scientist, right half, score 0.95) and the back of a bald head that
+    // BlazeFace scores 0.56 and FaceMesh confirms (presence 0.94); at 1080p two more small-tile detections
+    // follow, which FaceMesh rejects. `landmarks` times the real face alone; `landmarks_all` every detection, as
+    // `analyse` does. Anything else means the frame or the pipeline changed: say so rather than time it.
+    let summary: Vec<String> = detections.iter().map(|d| format!("{:?} score {:.2}", d.bbox.map(|v| v.round()), d.score)).collect();
+    assert!(!detections.is_empty() && !faces.is_empty(), "no face found on Tears of Steel frame 100 at 1080p");
+    let real = &detections[..1];
+    assert!(real[0].bbox[0] > FRAME_W as f32 / 2.0 && real[0].score > 0.9, "best detection is not the scientist: {summary:?}");
+    eprintln!("frame_1080p: {} tiles, {} detections {summary:?}, {} faces kept", tiles(1920, 1080).len(), detections.len(), faces.len());
+    let face = &faces[0];
+    assert_eq!(face.detection, real[0], "the best face must be the scientist");
+    let template = FaceTemplate::default();
+
+    let mut g = c.benchmark_group("frame_1080p");
+    g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), THRESHOLD).expect("detection"))));
+    // The tile crops alone (the loop at the top of `detect_faces`, repeated here): `detect` minus this minus
+    // `network/blazeface_b88` is decoding and NMS.
+    let pyramid = tiles(frame.width(), frame.height());
+    let per = 3 * DET_SIZE * DET_SIZE;
+    let mut crops = vec![0.0f32; pyramid.len() * per];
+    g.bench_function("detect_crops", |b| {
+        b.iter(|| {
+            for (i, t) in pyramid.iter().enumerate() {
+                let map = Affine::square_crop(t.x + t.side / 2.0, t.y + t.side / 2.0, t.side, 0.0, DET_SIZE);
+                crop_to_chw(black_box(&frame), &map, DET_SIZE, 2.0, -1.0, 0.0, &mut crops[i * per..(i + 1) * per]);
+            }
+            black_box(&crops);
+        })
+    });
+    g.bench_function("landmarks", |b| b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(real)).expect("landmarks"))));
+    g.bench_function("landmarks_all", |b| {
+        b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(&detections)).expect("landmarks")))
+    });
+    g.bench_function("align_warp", |b| {
+        b.iter(|| {
+            let a = align(black_box(&face.landmarks), &template, CROP);
+            black_box(warp_to_crop(black_box(&frame), &a))
+        })
+    });
+    g.bench_function("analyse", |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), THRESHOLD).expect("analysis"))));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = networks, frame_1080p
+}
+criterion_main!(benches);

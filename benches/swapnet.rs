@@ -1,0 +1,141 @@
+//! The swap network on the CPU (flex), shaped as `faceswap train --resolution 128` builds it
+//! (`SwapNetConfig::new(128, 2)`: DF, encoder 32, bottleneck 256, decoder 32), with random weights: timing does
+//! not depend on them.
+//!
+//! - `swapnet_128/train_step_b8x2`: one step of `faceswap train` exactly as `train::trainer::Trainer::step`
+//!   takes it: for each of the 2 identities a batch of 8 crops through the encoder and that identity's decoder,
+//!   the reconstruction loss (DSSIM + MSE + mask MSE), the summed loss backward, one Adam step. Random crops
+//!   stand in for augmented faces (augmentation itself is not timed here).
+//! - `swapnet_128/infer_b1`: one crop through encoder and decoder, RGB and mask read back: what a render runs
+//!   per face.
+//! - `pipeline_1080p/run_one_face`: `pipeline::run::run` on the 1080p Tears of Steel frame with that model
+//!   saved to a file: analysis, alignment, swap, Reinhard colour transfer, warp back, mask erode/feather,
+//!   composite. The model file and face networks are loaded once (the model cache), as in a host.
+//! - `pipeline_1080p/run_smoothing_2`: the same with the node's default temporal smoothing (±2 frames), which
+//!   analyses the four neighbouring frames too.
+//!
+//! Run: `cargo bench --profile dev --bench swapnet` (see BENCHMARKS.md for why the dev profile).
+
+mod common;
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Distribution, Tensor};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use faceswap_ofx::model::swap_model::SwapModel;
+use faceswap_ofx::model::swapnet::{SwapNet, SwapNetConfig};
+use faceswap_ofx::pipeline::align::FaceTemplate;
+use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
+use faceswap_ofx::pipeline::run::{run, Request};
+use faceswap_ofx::pipeline::{ColourTransfer, DevicePreference, FaceSelection};
+use faceswap_ofx::train::loss;
+use std::hint::black_box;
+
+const RESOLUTION: usize = 128;
+const IDENTITIES: usize = 2;
+/// `faceswap train --batch` default: faces per identity per step.
+const BATCH: usize = 8;
+/// `faceswap train --learning-rate` default.
+const LEARNING_RATE: f64 = 1e-4;
+
+fn config() -> SwapNetConfig {
+    SwapNetConfig::new(RESOLUTION, IDENTITIES)
+}
+
+fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.try_into_data().expect("readback").try_into_vec::<f32>().expect("f32 output")
+}
+
+fn swapnet(c: &mut Criterion) {
+    let device = faceswap_ofx::device::cpu();
+    device.seed(1);
+    let mut g = c.benchmark_group("swapnet_128");
+    // A step takes seconds: 10 samples of one iteration each, not criterion's 1+2+…+10 iterations.
+    g.sampling_mode(SamplingMode::Flat);
+
+    let ad = device.clone().autodiff();
+    let mut net: SwapNet = config().init(&ad);
+    // The trainer's optimiser settings (train/trainer.rs).
+    let mut optim: ModuleOptimizer = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).with_epsilon(1e-7).init();
+    let shape = |c: usize| [BATCH, c, RESOLUTION, RESOLUTION];
+    let uniform = Distribution::Uniform(0.0, 1.0);
+    let batches: Vec<[Tensor<4>; 3]> = (0..IDENTITIES)
+        .map(|_| [Tensor::random(shape(3), uniform, &ad), Tensor::random(shape(3), uniform, &ad), Tensor::random(shape(1), uniform, &ad)])
+        .collect();
+    g.bench_function("train_step_b8x2", |b| {
+        b.iter(|| {
+            let mut total: Option<Tensor<1>> = None;
+            for (id, [input, target, mask]) in batches.iter().enumerate() {
+                let out = net.forward(input.clone(), id);
+                let l = loss::reconstruction(out.rgb, out.mask, target.clone(), mask.clone());
+                total = Some(match total {
+                    Some(t) => t + l,
+                    None => l,
+                });
+            }
+            let total = total.expect("two identities");
+            // The trainer reads the loss back every step (to stop on NaN); so do we.
+            black_box(read(total.clone().detach()));
+            let grads = GradientsParams::from_grads(total.backward(), &net);
+            net = optim.step(LEARNING_RATE, net.clone(), grads);
+        })
+    });
+
+    let infer = config().init(&device);
+    let crop = Tensor::<4>::random([1, 3, RESOLUTION, RESOLUTION], uniform, &device);
+    g.bench_function("infer_b1", |b| {
+        b.iter(|| {
+            let out = infer.forward(crop.clone(), 1);
+            black_box((read(out.rgb), read(out.mask)))
+        })
+    });
+    g.finish();
+}
+
+fn pipeline(c: &mut Criterion) {
+    let device = faceswap_ofx::device::cpu();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("bench.safetensors");
+    let model = SwapModel {
+        net: config().init(&device),
+        config: config(),
+        identities: vec!["a".into(), "b".into()],
+        template: FaceTemplate::default(),
+        training: serde_json::json!({}),
+    };
+    model.save(&path).expect("save the benchmark model");
+    let frame = common::tears_of_steel_1080p();
+    // The node's defaults (node/params.rs: blend 1, erode 2, feather 8, Reinhard, largest face, threshold 0.5),
+    // temporal smoothing off here; `run_smoothing_2` below adds the default ±2 frames.
+    let req = Request {
+        model: Some(path),
+        identity_name: "b".into(),
+        identity_index: 1,
+        composite: CompositeSettings { mode: OutputMode::Composite, blend: 1.0, mask_in_alpha: false },
+        mask_erode: 2.0,
+        mask_feather: 8.0,
+        colour_transfer: ColourTransfer::ReinhardLab,
+        face_selection: FaceSelection::Largest,
+        detection_threshold: 0.5,
+        device: DevicePreference::Cpu,
+        temporal_window: 0,
+    };
+    let first = run(&frame, &[], &req);
+    assert!(first.passthrough.is_none(), "the benchmark frame must be swapped: {:?}", first.passthrough);
+
+    // Smoothing analyses every neighbour the host hands over; the same frame stands in for frames t±1, t±2.
+    let neighbours: Vec<(i32, _)> = [-2, -1, 1, 2].into_iter().map(|o| (o, frame.clone())).collect();
+    let smoothed = Request { temporal_window: 2, ..req.clone() };
+
+    let mut g = c.benchmark_group("pipeline_1080p");
+    g.sampling_mode(SamplingMode::Flat);
+    g.bench_function("run_one_face", |b| b.iter(|| black_box(run(black_box(&frame), &[], &req))));
+    g.bench_function("run_smoothing_2", |b| b.iter(|| black_box(run(black_box(&frame), &neighbours, &smoothed))));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = swapnet, pipeline
+}
+criterion_main!(benches);
