@@ -1,11 +1,14 @@
 //! `faceswap`: the command-line side of the node. Parses arguments into validated settings, runs one
 //! subcommand, and reports failure in one place.
 
+mod apply_cmd;
+mod apply_params;
 mod bundle_cmd;
 mod contact_sheet;
 mod demo_cmd;
 mod evaluate_cmd;
 mod extract_cmd;
+mod inputs;
 mod render_cmd;
 mod train_cmd;
 
@@ -25,6 +28,8 @@ enum Command {
     Bundle(bundle_cmd::Args),
     /// Render a frame range through the plug-in bundle with the headless OFX host (frames, and planes with --planes).
     Render(render_cmd::Args),
+    /// The node's swap on a sequence, an image or a video without a host: output frames and mask frames.
+    Apply(apply_cmd::Args),
     /// The main job on the built-in default: the Tears of Steel shot through the node, with mask frames and a contact sheet.
     Demo(demo_cmd::Args),
     /// Footage (images, folders, sequences, videos) to a face set: aligned face crops, masks and landmarks for training.
@@ -41,6 +46,7 @@ fn main() -> ExitCode {
         Command::Bundle(args) => bundle_cmd::run(args),
         Command::Render(args) => render_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
+        Command::Apply(args) => apply_cmd::run(args),
         Command::Extract(args) => extract_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),

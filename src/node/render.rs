@@ -8,10 +8,8 @@ use crate::ofx::message::Level;
 use crate::ofx::plane_suite as planes;
 use crate::ofx::props::PropSet;
 use crate::ofx::{sys, text, RectI};
-use crate::pipeline::composite::CompositeSettings;
 use crate::pipeline::frame::{Frame, Mask};
-use crate::pipeline::run::{self, Request, Severity};
-use crate::pipeline::FaceSelection;
+use crate::pipeline::run::{self, Severity};
 
 /// Environment switch that makes render panic, so tests can prove a panic never reaches the host.
 /// Checked only at render time; unset in production.
@@ -36,7 +34,7 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
     let source = inst.source.image(time)?.ok_or(NodeError::NoSource { time })?;
     let frame = read_frame(&source)?;
     let sb = source.bounds();
-    let req = request(&settings, scale, sb);
+    let req = settings.request(scale, sb.x1, sb.y2);
     let neighbours = neighbour_frames(inst, time, settings.temporal_window)?;
     let outcome = run::run(&frame, &neighbours, &req);
     let message = match (&outcome.passthrough, &outcome.note) {
@@ -63,31 +61,6 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
         }
     }
     Ok(())
-}
-
-/// Builds the pipeline's request: sizes scaled to the render, the face point moved into frame pixels.
-pub fn request(s: &Settings, scale: [f64; 2], source_bounds: RectI) -> Request {
-    let sx = scale[0] as f32;
-    let face_selection = match s.face_selection {
-        FaceSelection::NearestTo { x, y } => FaceSelection::NearestTo {
-            x: x * sx - source_bounds.x1 as f32,
-            y: source_bounds.y2 as f32 - y * scale[1] as f32,
-        },
-        other => other,
-    };
-    Request {
-        model: s.model.clone(),
-        identity_name: s.identity.name.clone(),
-        identity_index: s.identity.index,
-        composite: CompositeSettings { mode: s.output, blend: s.blend, mask_in_alpha: s.mask_in_alpha },
-        mask_erode: s.mask_erode * sx,
-        mask_feather: s.mask_feather * sx,
-        colour_transfer: s.colour_transfer,
-        face_selection,
-        detection_threshold: s.detection_threshold,
-        device: s.device,
-        temporal_window: s.temporal_window,
-    }
 }
 
 /// The source frames around `time` for temporal smoothing, as far as the clip has them. A neighbour with
@@ -191,8 +164,7 @@ pub fn regions_of_interest(inst: &Instance, in_args: PropSet, out_args: PropSet)
 /// Clip preferences: output as deep as the source; RGBA whenever the output carries the mask in alpha.
 pub fn clip_preferences(inst: &Instance, out_args: PropSet) -> Result<(), NodeError> {
     let s = Settings::read(inst, 0.0)?;
-    let needs_alpha = s.mask_in_alpha || s.output != crate::pipeline::composite::OutputMode::Composite;
-    if needs_alpha {
+    if s.output_needs_alpha() {
         let name = format!("{}{}", CLIP_COMPONENTS_PREFIX, super::ids::CLIP_OUTPUT);
         out_args.set_strings_dynamic(&name, &[text(sys::kOfxImageComponentRGBA)])?;
         let premult: &'static [u8] = if s.mask_in_alpha && s.output == crate::pipeline::composite::OutputMode::Composite {
@@ -222,7 +194,6 @@ pub fn clip_components(in_args: PropSet, out_args: PropSet) -> Result<(), NodeEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::settings::tests::MapSource;
 
     #[test]
     fn frame_pixel_flips_rows() {
@@ -231,16 +202,5 @@ mod tests {
         assert_eq!(frame_pixel(b, 13, 20), Some((3, 2)));
         assert_eq!(frame_pixel(b, 14, 20), None);
         assert_eq!(frame_pixel(b, 10, 19), None);
-    }
-
-    #[test]
-    fn request_scales_pixel_sizes_and_moves_the_point() {
-        let mut m = MapSource::defaults();
-        m.ints.insert(crate::node::params::name::FACE_SELECTION, 2);
-        m.doubles.insert(crate::node::params::name::FACE_POINT, 100.0);
-        let s = Settings::read(&m, 0.0).unwrap();
-        let req = request(&s, [0.5, 0.5], RectI { x1: 0, y1: 0, x2: 320, y2: 180 });
-        assert_eq!(req.mask_feather, s.mask_feather * 0.5);
-        assert_eq!(req.face_selection, FaceSelection::NearestTo { x: 50.0, y: 130.0 });
     }
 }

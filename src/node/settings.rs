@@ -4,7 +4,8 @@
 //! script, NaN from an expression, a stale choice index) is checked or clamped here.
 
 use super::params::{self, name, ChoiceOption};
-use crate::pipeline::composite::OutputMode;
+use crate::pipeline::composite::{CompositeSettings, OutputMode};
+use crate::pipeline::run::Request;
 use crate::pipeline::{ColourTransfer, FaceSelection};
 use std::path::PathBuf;
 use thiserror::Error;
@@ -140,6 +141,41 @@ impl Settings {
     pub fn is_identity(&self) -> bool {
         self.output == OutputMode::Composite && !self.mask_in_alpha && (self.blend <= 0.0 || self.model.is_none())
     }
+
+    /// True when the output carries the mask in alpha (Mask in Alpha, Swapped Face Only, Mask Only), so it must
+    /// be RGBA whatever the source is.
+    pub fn output_needs_alpha(&self) -> bool {
+        self.mask_in_alpha || self.output != OutputMode::Composite
+    }
+
+    /// The pipeline's request for one frame: pixel sizes scaled to the render, the face point moved from the
+    /// host's canonical coordinates (y up) into the frame's pixels (y down).
+    ///
+    /// `scale` is the render scale; `left` and `top` are the source frame's left and top edges in the host's
+    /// pixel coordinates at that scale (OFX bounds `x1` and `y2`: a frame read from a file has `0` and its
+    /// height). The node and `faceswap apply` both build their requests here, so the two cannot drift apart.
+    pub fn request(&self, scale: [f64; 2], left: i32, top: i32) -> Request {
+        let sx = scale[0] as f32;
+        let face_selection = match self.face_selection {
+            FaceSelection::NearestTo { x, y } => {
+                FaceSelection::NearestTo { x: x * sx - left as f32, y: top as f32 - y * scale[1] as f32 }
+            }
+            other => other,
+        };
+        Request {
+            model: self.model.clone(),
+            identity_name: self.identity.name.clone(),
+            identity_index: self.identity.index,
+            composite: CompositeSettings { mode: self.output, blend: self.blend, mask_in_alpha: self.mask_in_alpha },
+            mask_erode: self.mask_erode * sx,
+            mask_feather: self.mask_feather * sx,
+            colour_transfer: self.colour_transfer,
+            face_selection,
+            detection_threshold: self.detection_threshold,
+            device: self.device,
+            temporal_window: self.temporal_window,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,5 +289,20 @@ pub(crate) mod tests {
         assert_eq!(s.face_selection, FaceSelection::NearestTo { x: 0.25, y: 0.25 });
         assert_eq!(s.model, Some(PathBuf::from("/models/a.safetensors")));
         assert!(!s.is_identity());
+        assert!(s.output_needs_alpha(), "Mask Only carries the mask in alpha");
+    }
+
+    #[test]
+    fn request_scales_pixel_sizes_and_moves_the_point() {
+        let mut m = MapSource::defaults();
+        m.ints.insert(name::FACE_SELECTION, 2);
+        m.doubles.insert(name::FACE_POINT, 100.0);
+        let s = Settings::read(&m, 0.0).unwrap();
+        // A half-scale proxy of a 640x360 frame whose bounds are (0, 0, 320, 180).
+        let req = s.request([0.5, 0.5], 0, 180);
+        assert_eq!(req.mask_feather, s.mask_feather * 0.5);
+        assert_eq!(req.mask_erode, s.mask_erode * 0.5);
+        assert_eq!(req.face_selection, FaceSelection::NearestTo { x: 50.0, y: 130.0 });
+        assert_eq!((req.composite.blend, req.temporal_window), (s.blend, s.temporal_window));
     }
 }
