@@ -83,9 +83,9 @@ impl Instance {
             names.iter().map(String::as_str).collect()
         };
         let props = choice.props()?;
-        // Hosts shrink the option list when fewer values are set only after a reset; setting the dimension
-        // through fresh writes from index 0 is what Natron and Nuke both accept for dynamic choices.
-        props.set_strings(sys::kOfxParamPropChoiceOption, &labels)?;
+        // Hosts shrink an option list only after a reset: overwriting from index 0 alone left the identities of
+        // a bigger, earlier model in the menu (see the reliability test named after this).
+        props.replace_strings(sys::kOfxParamPropChoiceOption, &labels)?;
         if let Some(i) = names.iter().position(|n| *n == remembered) {
             choice.set_int(i as i32)?;
         } else if !names.is_empty() {

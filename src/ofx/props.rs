@@ -49,12 +49,28 @@ impl PropSet {
         check("propSetString", unsafe { f(self.live()?, cstr(name).as_ptr(), index, v.as_ptr()) })
     }
 
-    /// Sets every value of a string property (resetting its dimension to `values.len()`).
+    /// Sets values `0..values.len()` of a string property. Values beyond those keep what they held: use
+    /// [`PropSet::replace_strings`] when the list may shrink.
     pub fn set_strings(&self, name: &'static [u8], values: &[&str]) -> Result<(), OfxError> {
         for (i, v) in values.iter().enumerate() {
             self.set_string(name, i as i32, v)?;
         }
         Ok(())
+    }
+
+    /// Replaces a string property by exactly `values`, shorter or longer than before (a dynamic choice menu):
+    /// `propReset` to its default (empty for choice options), then the values from index 0. This is the OFX
+    /// Support library's `resetOptions` + `appendOption`, the sequence openfx-misc plug-ins use with Natron.
+    pub fn replace_strings(&self, name: &'static [u8], values: &[&str]) -> Result<(), OfxError> {
+        let s = suites::get()?;
+        if let Some(reset) = s.property.propReset {
+            // SAFETY: live handle from the host, NUL-terminated name.
+            let status = unsafe { reset(self.live()?, cstr(name).as_ptr()) };
+            // A host that cannot reset the property still gets the new values written over the old ones: a
+            // list with stale extra entries beats one not updated at all.
+            let _ = check("propReset", status);
+        }
+        self.set_strings(name, values)
     }
 
     pub fn set_int(&self, name: &'static [u8], index: i32, value: i32) -> Result<(), OfxError> {

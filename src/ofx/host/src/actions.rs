@@ -146,7 +146,8 @@ impl Instance<'_> {
             .clip(clip)
             .and_then(|c| c.props.strings(ofx!(kOfxImageEffectPropSupportedComponents)))
             .unwrap_or_default();
-        let ok = |c: Components| supported.is_empty() || supported.iter().any(|s| s == c.ofx_name());
+        let lax = !self.bundle.config().map_to_supported_components;
+        let ok = |c: Components| lax || supported.is_empty() || supported.iter().any(|s| s == c.ofx_name());
         [wanted, Components::Rgba, Components::Rgb, Components::Alpha]
             .into_iter()
             .find(|c| ok(*c))

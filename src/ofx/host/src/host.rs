@@ -38,6 +38,12 @@ pub struct HostConfig {
     pub host_frame_threads: u32,
     /// The answer to `OfxMessageQuestion` messages (a background host cannot ask anyone).
     pub answer_questions_yes: bool,
+    /// Suite names (`OfxParameterSuite`, `OfxImageEffectSuite`, …) `fetchSuite` answers NULL for, at
+    /// every version, mandatory ones included: a host lacking a suite, to test how a plug-in copes.
+    pub withheld_suites: Vec<String>,
+    /// Clip preferences' defaults move each clip to components it declares (as Natron does). `false`
+    /// offers inputs in their own components whatever the clip declares, as lax hosts do.
+    pub map_to_supported_components: bool,
 }
 
 impl Default for HostConfig {
@@ -53,6 +59,8 @@ impl Default for HostConfig {
             num_cpus: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
             host_frame_threads: 1,
             answer_questions_yes: false,
+            withheld_suites: Vec::new(),
+            map_to_supported_components: true,
         }
     }
 }

@@ -18,15 +18,19 @@
 //! # What the host does
 //! - **Suites**: property, parameter, image effect, memory (V1); message (V1, V2); multithread
 //!   (V1, real threads); the Foundry plane suite (V1, V2). The optional ones can be switched off in
-//!   [`HostConfig`]; `fetchSuite` then returns NULL.
+//!   [`HostConfig`], and any suite withheld by name ([`HostConfig::withheld_suites`]);
+//!   `fetchSuite` then returns NULL.
 //! - **Actions**: load, describe, describe-in-context, create/destroy instance,
 //!   begin/instance/end-changed, get-clip-preferences, get-clip-components (multi-planar),
 //!   region of definition, regions of interest, frames needed, is identity, begin/end sequence
 //!   render, render, unload. Any other action through [`Instance::call_action`].
+//! - **Threads**: [`Instance::render_shared`] renders one instance from several threads at once,
+//!   as far as the plug-in's declared render thread safety allows (others wait their turn).
 //! - **Parameters**: constant or keyframed values; see [`params`] for the interpolation rules.
 //! - **Images**: inputs come from [`FrameProvider`]s at any time the plug-in asks, converted to the
 //!   clip's components/depth (from clip preferences) and box-filtered to the render scale. The
-//!   output (and each custom plane) is a buffer over the render window.
+//!   output (and each custom plane) is a buffer over the render window. The Source clip can be
+//!   left unconnected ([`RenderRequest::source_connected`]).
 //! - **Multi-planar plug-ins** (`kFnOfxImageEffectPropMultiPlanar = 1` on the descriptor): the host
 //!   asks which planes the output produces (get-clip-components,
 //!   `uk.co.thefoundry.OfxNeededComp_Output`), renders with `OfxImageEffectPropRenderPlanes`

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::thread::ThreadId;
 
 use parking_lot::Mutex;
 
@@ -35,8 +36,12 @@ pub(crate) struct EffectObj {
     pub messages: Mutex<Vec<HostMessage>>,
     /// The persistent message, if one is set.
     pub persistent: Mutex<Option<HostMessage>>,
-    /// The render in progress (set for the duration of [`crate::Instance::render`]).
-    pub render: Mutex<Option<CtxPtr>>,
+    /// Renders in progress, by the thread running each (registered for the duration of
+    /// [`crate::Instance::render`]). Several threads may render one instance of a fully thread-safe
+    /// plug-in at once; each thread's suite calls must reach its own render.
+    pub render: Mutex<Vec<(ThreadId, CtxPtr)>>,
+    /// Serialises renders of this instance when the plug-in is only instance-safe.
+    pub render_serial: Mutex<()>,
 }
 
 /// A pointer to the render context living on the stack of `Instance::render`.
@@ -46,6 +51,23 @@ pub(crate) struct CtxPtr(pub *const RenderCtx<'static>);
 // before the context is dropped, and plug-in calls only happen inside `render`.
 unsafe impl Send for CtxPtr {}
 unsafe impl Sync for CtxPtr {}
+
+/// Registers a render context for the current thread; unregisters it when dropped, however the
+/// render ends.
+pub(crate) struct RenderEntry<'e> {
+    effect: &'e EffectObj,
+    thread: ThreadId,
+    ctx: *const RenderCtx<'static>,
+}
+
+impl Drop for RenderEntry<'_> {
+    fn drop(&mut self) {
+        let mut renders = self.effect.render.lock();
+        if let Some(i) = renders.iter().position(|(t, p)| *t == self.thread && std::ptr::eq(p.0, self.ctx)) {
+            renders.remove(i);
+        }
+    }
+}
 
 impl EffectObj {
     /// A registered effect with the given properties and an empty parameter set.
@@ -60,7 +82,8 @@ impl EffectObj {
             abort: AtomicBool::new(false),
             messages: Mutex::new(Vec::new()),
             persistent: Mutex::new(None),
-            render: Mutex::new(None),
+            render: Mutex::new(Vec::new()),
+            render_serial: Mutex::new(()),
         });
         let ptr: *const EffectObj = &*e;
         e.param_set.effect = ptr;
@@ -105,10 +128,28 @@ impl EffectObj {
         clips.iter().map(|c| unsafe { &*(&**c as *const ClipObj) }).collect()
     }
 
-    /// The render context, if a render is in progress.
+    /// Makes `ctx` the render of the current thread until the returned entry is dropped.
+    ///
+    /// # Safety
+    /// `ctx` must outlive the returned entry (see [`CtxPtr`]).
+    pub unsafe fn enter_render(&self, ctx: *const RenderCtx<'static>) -> RenderEntry<'_> {
+        let thread = std::thread::current().id();
+        self.render.lock().push((thread, CtxPtr(ctx)));
+        RenderEntry { effect: self, thread, ctx }
+    }
+
+    /// The render context of the calling thread; from a thread the host did not start (a plug-in's
+    /// own worker), the one render in progress, if exactly one is.
     pub fn render_ctx(&self) -> Option<&RenderCtx<'static>> {
-        let p = (*self.render.lock())?;
-        // SAFETY: see CtxPtr; the pointer is cleared before the context goes away.
+        let renders = self.render.lock();
+        let me = std::thread::current().id();
+        let p = match renders.iter().find(|(t, _)| *t == me) {
+            Some((_, p)) => *p,
+            None if renders.len() == 1 => renders[0].1,
+            None => return None,
+        };
+        // SAFETY: see CtxPtr; the entry is removed before the context goes away, and the plug-in
+        // only calls in while the render that registered it runs.
         Some(unsafe { &*p.0 })
     }
 }

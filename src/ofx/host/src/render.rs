@@ -38,8 +38,12 @@ pub struct RenderRequest<'a> {
     pub render_scale: (f64, f64),
     /// Render window in pixels at the render scale; `None` is the whole region of definition.
     pub window: Option<RectI>,
-    /// The `Source` clip.
+    /// The `Source` clip. Its frame at `time` also gives the project format (size and extent).
     pub source: &'a dyn FrameProvider,
+    /// `false` leaves the `Source` clip unconnected (`kOfxImageClipPropConnected = 0`), as an
+    /// artist's graph can: the plug-in gets no image from it (`clipGetImage` fails) and its region
+    /// of definition is the project format, `source`'s frame bounds.
+    pub source_connected: bool,
     /// Other connected input clips by name (general context); unlisted clips are unconnected.
     pub extra_inputs: Vec<(String, &'a dyn FrameProvider)>,
     /// Depth of every clip (the host does not support multiple clip depths).
@@ -66,6 +70,7 @@ impl<'a> RenderRequest<'a> {
             render_scale: (1.0, 1.0),
             window: None,
             source,
+            source_connected: true,
             extra_inputs: Vec::new(),
             output_depth: Depth::F32,
             output_components: Components::Rgba,
@@ -79,8 +84,12 @@ impl<'a> RenderRequest<'a> {
         }
     }
 
+    /// The connected input clips and their providers.
     pub(crate) fn inputs(&self) -> Vec<(String, &'a dyn FrameProvider)> {
-        let mut v = vec![(ofx!(kOfxImageEffectSimpleSourceClipName).to_owned(), self.source)];
+        let mut v = Vec::new();
+        if self.source_connected {
+            v.push((ofx!(kOfxImageEffectSimpleSourceClipName).to_owned(), self.source));
+        }
         v.extend(self.extra_inputs.iter().map(|(n, p)| (n.clone(), *p)));
         v
     }
@@ -132,6 +141,23 @@ impl Instance<'_> {
     /// the render or an action before the render action fails; the render action's own status is
     /// [`RenderResult::status`].
     pub fn render(&mut self, req: &RenderRequest<'_>) -> Result<RenderResult> {
+        self.render_shared(req)
+    }
+
+    /// [`Instance::render`] through a shared reference, so several threads can render one instance
+    /// at once, as hosts do: concurrently for a plug-in declaring `kOfxImageEffectRenderFullySafe`,
+    /// one render of this instance at a time for `…InstanceSafe`, one render of the whole plug-in at
+    /// a time for `…Unsafe`. Each thread's suite calls reach its own render's images.
+    pub fn render_shared(&self, req: &RenderRequest<'_>) -> Result<RenderResult> {
+        static UNSAFE_PLUGIN: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+        let safety = self.effect.props.string(ofx!(kOfxImageEffectPluginRenderThreadSafety));
+        let _turn = match safety.as_deref() {
+            Some(s) if s == ofx!(kOfxImageEffectRenderFullySafe) => None,
+            Some(s) if s == ofx!(kOfxImageEffectRenderInstanceSafe) => Some(self.effect.render_serial.lock()),
+            // kOfxImageEffectRenderUnsafe, or a value the spec does not know (the descriptor's default is
+            // instance safe, see defaults.rs).
+            _ => Some(UNSAFE_PLUGIN.lock()),
+        };
         let scaled = req.render_scale != (1.0, 1.0);
         if scaled && self.effect.props.int(ofx!(kOfxImageEffectPropSupportsMultiResolution)) == Some(0) {
             return Err(HostError::Unsupported("the plug-in does not support render scales other than 1".into()));
@@ -216,7 +242,7 @@ impl Instance<'_> {
             all_planes.iter().map(|p| Some(vec![p.clone()])).collect()
         };
         for planes in &calls {
-            let st = self.render_action(req, window, planes.as_deref());
+            let st = self.render_action(req, ctx, window, planes.as_deref());
             if st != status::OK {
                 result.status = st;
                 break;
@@ -241,7 +267,7 @@ impl Instance<'_> {
 
     /// One render action over `window`, split into horizontal strips rendered concurrently when
     /// the host is configured for frame threading and the plug-in asked for it and is fully safe.
-    fn render_action(&self, req: &RenderRequest<'_>, window: RectI, planes: Option<&[String]>) -> i32 {
+    fn render_action(&self, req: &RenderRequest<'_>, ctx: &RenderCtx<'_>, window: RectI, planes: Option<&[String]>) -> i32 {
         let render = ofx!(kOfxImageEffectActionRender);
         let wants = self.effect.props.int(ofx!(kOfxImageEffectPluginPropHostFrameThreading)) == Some(1);
         let safe = self.effect.props.string(ofx!(kOfxImageEffectPluginRenderThreadSafety)).as_deref() == Some(ofx!(kOfxImageEffectRenderFullySafe));
@@ -260,7 +286,16 @@ impl Instance<'_> {
         let statuses: Vec<i32> = std::thread::scope(|s| {
             let handles: Vec<_> = strips
                 .iter()
-                .map(|strip| s.spawn(move || self.action(render, Some(&self.render_args(req, *strip, planes)), None)))
+                .map(|strip| {
+                    let ctx: *const RenderCtx<'static> = (ctx as *const RenderCtx<'_>).cast();
+                    let ctx = SendPtr(ctx);
+                    s.spawn(move || {
+                        // SAFETY: the scope joins this thread before `render_action` returns, and the
+                        // context outlives `render_action`.
+                        let _entry = unsafe { self.effect.enter_render(ctx.get()) };
+                        self.action(render, Some(&self.render_args(req, *strip, planes)), None)
+                    })
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or(status::ERR_FATAL)).collect()
         });
@@ -282,6 +317,19 @@ impl Instance<'_> {
         self.sequence_open = false;
         let end = ofx!(kOfxImageEffectActionEndSequenceRender);
         check(end, self.action(end, Some(&self.sequence_args(req)), None)).map(|_| ())
+    }
+}
+
+/// A render context pointer handed to a strip thread (the scope guarantees it outlives the thread).
+#[derive(Clone, Copy)]
+struct SendPtr(*const RenderCtx<'static>);
+// SAFETY: RenderCtx is Sync; the pointer is only dereferenced while the render that owns it runs.
+unsafe impl Send for SendPtr {}
+
+impl SendPtr {
+    /// Taking `self` makes closures capture the whole (Send) wrapper, not the raw field.
+    fn get(self) -> *const RenderCtx<'static> {
+        self.0
     }
 }
 

@@ -100,6 +100,8 @@ pub(crate) struct RenderCtx<'a> {
     pub output_premult: Mutex<&'static str>,
     /// Every (clip, time) the plug-in fetched, in order.
     pub fetched: Mutex<Vec<(String, f64)>>,
+    /// The project format (pixels at scale 1): the region of definition of unconnected clips.
+    pub format: RectI,
 }
 
 impl<'a> RenderCtx<'a> {
@@ -170,10 +172,11 @@ impl<'a> RenderCtx<'a> {
         Ok(add_image(ImageObj { props, _data: Arc::clone(&served.buf), render_id: self.id }))
     }
 
-    /// Canonical region of definition of an input clip at `time`.
+    /// Canonical region of definition of an input clip at `time`: its frame's bounds, the project
+    /// format for an unconnected clip (as Natron answers), `None` for a connected clip without a
+    /// frame at that time.
     pub fn input_rod(&self, clip: &str, time: f64) -> Option<[f64; 4]> {
-        let s = self.served(clip, time)?;
-        let b = s.full_bounds;
+        let b = if self.inputs.contains_key(clip) { self.served(clip, time)?.full_bounds } else { self.format };
         Some([f64::from(b.x1), f64::from(b.y1), f64::from(b.x2), f64::from(b.y2)])
     }
 }

@@ -12,21 +12,12 @@ use crate::error::{HostError, Result};
 use crate::handles::ofx;
 use crate::image::{Components, Depth, HostImage, RectI};
 use crate::instance::Instance;
-use crate::objects::{release_render_images, CtxPtr, EffectObj};
+use crate::objects::release_render_images;
 use crate::props::PropValue;
 use crate::render::{Premult, RenderRequest};
 use crate::render_ctx::{FrameProvider, Input, RenderCtx};
 
 static RENDER_IDS: AtomicU64 = AtomicU64::new(1);
-
-/// Clears the effect's render context when the session ends, however it ends.
-struct CtxGuard<'e>(&'e EffectObj);
-
-impl Drop for CtxGuard<'_> {
-    fn drop(&mut self) {
-        *self.0.render.lock() = None;
-    }
-}
 
 /// What a session observed besides its result.
 pub(crate) struct SessionStats {
@@ -48,7 +39,12 @@ impl Instance<'_> {
             let frame = provider.frame(req.time).ok_or(HostError::NoSourceFrame(req.time))?;
             probes.insert(name.clone(), frame);
         }
-        self.set_clip_instance_props(req, &inputs, &probes);
+        // The project format: the source frame's bounds, even when the Source clip is unconnected.
+        let format = match probes.get(ofx!(kOfxImageEffectSimpleSourceClipName)) {
+            Some(frame) => frame.bounds,
+            None => req.source.frame(req.time).ok_or(HostError::NoSourceFrame(req.time))?.bounds,
+        };
+        self.set_clip_instance_props(req, &inputs, &probes, format);
         let premult = req.premultiplication.ofx_name();
         let ctx = RenderCtx {
             id: RENDER_IDS.fetch_add(1, Ordering::Relaxed),
@@ -64,12 +60,12 @@ impl Instance<'_> {
             output_rod: Mutex::new(None),
             output_premult: Mutex::new(premult),
             fetched: Mutex::new(Vec::new()),
+            format,
         };
-        // SAFETY (lifetime erasure): CtxGuard clears the pointer before `ctx` is dropped.
-        *self.effect.render.lock() = Some(CtxPtr((&ctx as *const RenderCtx<'_>).cast()));
-        let guard = CtxGuard(&self.effect);
+        // SAFETY (lifetime erasure): the entry unregisters the pointer before `ctx` is dropped.
+        let entry = unsafe { self.effect.enter_render((&ctx as *const RenderCtx<'_>).cast()) };
         let result = f(&ctx);
-        drop(guard);
+        drop(entry);
         let stats = SessionStats { fetched: ctx.fetched.lock().clone(), unreleased_images: release_render_images(ctx.id) };
         result.map(|r| (r, stats))
     }
@@ -85,7 +81,8 @@ impl Instance<'_> {
         Ok(prefs)
     }
 
-    /// The region of definition (canonical), with the host default being the source's.
+    /// The region of definition (canonical), with the host default being the source's (the
+    /// project format when the Source clip is unconnected).
     pub(crate) fn rod_in_session(&self, req: &RenderRequest<'_>, ctx: &RenderCtx<'_>) -> Result<[f64; 4]> {
         let source = ofx!(kOfxImageEffectSimpleSourceClipName);
         let default_rod = ctx.input_rod(source, req.time).ok_or(HostError::NoSourceFrame(req.time))?;
@@ -134,7 +131,7 @@ impl Instance<'_> {
     }
 
     /// Updates the clip instances for this frame: connection, native format, frame range.
-    fn set_clip_instance_props(&self, req: &RenderRequest<'_>, inputs: &[(String, &dyn FrameProvider)], probes: &HashMap<String, HostImage>) {
+    fn set_clip_instance_props(&self, req: &RenderRequest<'_>, inputs: &[(String, &dyn FrameProvider)], probes: &HashMap<String, HostImage>, format: RectI) {
         let range = |p: &dyn FrameProvider| p.frame_range().unwrap_or((req.time, req.time));
         let source_range = range(req.source);
         for c in self.effect.clip_list() {
@@ -153,13 +150,11 @@ impl Instance<'_> {
             }
         }
         // Project = the source frame, so plug-ins that size things by the project see the frame.
-        if let Some(src) = probes.get(ofx!(kOfxImageEffectSimpleSourceClipName)) {
-            let (w, h) = (f64::from(src.width()), f64::from(src.height()));
-            self.effect.props.set(ofx!(kOfxImageEffectPropProjectSize), PropValue::Double(vec![w, h]));
-            self.effect.props.set(ofx!(kOfxImageEffectPropProjectExtent), PropValue::Double(vec![w, h]));
-            let duration = source_range.1 - source_range.0 + 1.0;
-            self.effect.props.set(ofx!(kOfxImageEffectInstancePropEffectDuration), PropValue::Double(vec![duration]));
-        }
+        let (w, h) = (f64::from(format.width()), f64::from(format.height()));
+        self.effect.props.set(ofx!(kOfxImageEffectPropProjectSize), PropValue::Double(vec![w, h]));
+        self.effect.props.set(ofx!(kOfxImageEffectPropProjectExtent), PropValue::Double(vec![w, h]));
+        let duration = source_range.1 - source_range.0 + 1.0;
+        self.effect.props.set(ofx!(kOfxImageEffectInstancePropEffectDuration), PropValue::Double(vec![duration]));
     }
 }
 

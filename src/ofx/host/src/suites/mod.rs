@@ -25,6 +25,9 @@ fn ptr<T>(suite: &'static T) -> *const c_void {
 /// The suite called `name` at `version`, unless unknown or switched off in `config`.
 pub(crate) fn lookup(config: &HostConfig, name: &str, version: i32) -> Option<*const c_void> {
     varargs::install();
+    if config.withheld_suites.iter().any(|w| w == name) {
+        return None;
+    }
     let found = match (name, version) {
         (n, 1) if n == ofx!(kOfxPropertySuite) => ptr(&property::PROPERTY_SUITE),
         (n, 1) if n == ofx!(kOfxParameterSuite) => ptr(&param::PARAM_SUITE),
