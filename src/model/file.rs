@@ -24,6 +24,13 @@ pub const FORMAT_VERSION: u32 = 1;
 /// corrupted length field must not make us allocate gigabytes inside a host.
 pub const MAX_HEADER_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Identities a model may name. A network carries one decoder (or inter block) per identity; the names also
+/// become the host's Identity menu, so a damaged list of millions of names must not reach either.
+pub const MAX_IDENTITIES: usize = 256;
+
+/// Characters an identity name may have (it is a menu label).
+pub const MAX_IDENTITY_NAME_CHARS: usize = 256;
+
 #[derive(Debug, Error)]
 pub enum ModelError {
     #[error("cannot read model file {path}: {source}")]
@@ -111,9 +118,7 @@ fn parse_header(path: &Path, bytes: &[u8], data_offset: u64, file_len: u64) -> R
     };
     let identities: Vec<String> = serde_json::from_value(json_field("identities")?)
         .map_err(|e| bad("identities", format!("not a list of names: {e}")))?;
-    if identities.is_empty() || identities.iter().any(|n| n.trim().is_empty()) {
-        return Err(bad("identities", "needs at least one non-empty name".into()));
-    }
+    check_identities(&identities).map_err(|why| bad("identities", why))?;
     let mut tensors = HashMap::new();
     let data_len = file_len - data_offset;
     for (name, entry) in obj.iter().filter(|(k, _)| k.as_str() != "__metadata__") {
@@ -123,6 +128,7 @@ fn parse_header(path: &Path, bytes: &[u8], data_offset: u64, file_len: u64) -> R
         }
         tensors.insert(name.clone(), t);
     }
+    check_tiling(&tensors, data_len).map_err(not_st)?;
     Ok(ModelHeader {
         identities,
         config: json_field("config")?,
@@ -131,6 +137,38 @@ fn parse_header(path: &Path, bytes: &[u8], data_offset: u64, file_len: u64) -> R
         tensors,
         data_offset,
     })
+}
+
+fn check_identities(names: &[String]) -> Result<(), String> {
+    if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+        return Err("needs at least one non-empty name".into());
+    }
+    if names.len() > MAX_IDENTITIES {
+        return Err(format!("{} names, more than the {MAX_IDENTITIES} a model may have", names.len()));
+    }
+    match names.iter().find(|n| n.chars().count() > MAX_IDENTITY_NAME_CHARS || n.chars().any(char::is_control)) {
+        Some(n) => Err(format!("the name '{}' is longer than {MAX_IDENTITY_NAME_CHARS} characters or has control characters", n.escape_debug())),
+        None => Ok(()),
+    }
+}
+
+/// The tensors' byte ranges must tile the data area exactly, as the safetensors format requires: no gaps, no
+/// overlaps, nothing after the last tensor. Overlapping ranges would let a small file declare far more tensor
+/// bytes than it holds, and trailing bytes would be read into memory for nothing.
+fn check_tiling(tensors: &HashMap<String, TensorEntry>, data_len: u64) -> Result<(), String> {
+    let mut ranges: Vec<(u64, u64, &str)> = tensors.iter().map(|(n, t)| (t.begin, t.end, n.as_str())).collect();
+    ranges.sort_unstable();
+    let mut at = 0;
+    for (begin, end, name) in ranges {
+        if begin != at {
+            return Err(format!("tensor '{name}' starts at byte {begin} of the data, expected {at} (gap or overlap)"));
+        }
+        at = end;
+    }
+    if at != data_len {
+        return Err(format!("the tensors cover {at} bytes of data but the file holds {data_len}"));
+    }
+    Ok(())
 }
 
 fn parse_tensor(v: &Value) -> Result<TensorEntry, String> {
@@ -231,5 +269,58 @@ mod tests {
         }
         let missing = read_header(&dir.path().join("nope")).unwrap_err();
         assert!(matches!(missing, ModelError::Io { .. }));
+    }
+
+    /// A header whose tensors and metadata are given as JSON, followed by `data_len` zero bytes.
+    fn raw_model(tensors: Value, identities: &str, data_len: usize) -> Vec<u8> {
+        let mut header = tensors;
+        let mut meta = good_meta();
+        meta[2] = ("identities", identities);
+        let meta: serde_json::Map<String, Value> = meta.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
+        header["__metadata__"] = Value::Object(meta);
+        let h = serde_json::to_vec(&header).unwrap();
+        let mut out = (h.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&h);
+        out.resize(out.len() + data_len, 0);
+        out
+    }
+
+    /// Found reviewing the loader for its fuzz target: ranges were only checked against the file's end, so two tensors
+    /// could share bytes and a small file could declare more tensor data than it holds.
+    #[test]
+    fn overlapping_or_gapped_tensor_ranges_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = |b: u64, e: u64| serde_json::json!({"dtype": "F32", "shape": [(e - b) / 4], "data_offsets": [b, e]});
+        let cases = [
+            ("overlap", serde_json::json!({"a": t(0, 16), "b": t(0, 16)}), 16),
+            ("gap", serde_json::json!({"a": t(0, 8), "b": t(12, 16)}), 16),
+            ("trailing bytes", serde_json::json!({"a": t(0, 16)}), 4096),
+        ];
+        for (name, tensors, data_len) in cases {
+            let p = write_file(dir.path(), name, &raw_model(tensors, r#"["a","b"]"#, data_len));
+            let err = read_header(&p).expect_err(name);
+            assert!(matches!(err, ModelError::NotSafetensors { .. }), "{name}: {err}");
+        }
+        let tiled = serde_json::json!({"a": t(0, 8), "b": t(8, 16), "empty": t(16, 16)});
+        let p = write_file(dir.path(), "tiled", &raw_model(tiled, r#"["a","b"]"#, 16));
+        assert_eq!(read_header(&p).unwrap().tensors.len(), 3);
+    }
+
+    /// Found reviewing the loader for its fuzz target: a header could name millions of identities (each would become a
+    /// decoder and a menu entry); names could hold control characters or be megabytes long.
+    #[test]
+    fn absurd_identity_lists_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let tensors = serde_json::json!({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}});
+        let many = serde_json::to_string(&(0..MAX_IDENTITIES + 1).map(|i| i.to_string()).collect::<Vec<_>>()).unwrap();
+        let long = serde_json::to_string(&["a".repeat(MAX_IDENTITY_NAME_CHARS + 1), "b".into()]).unwrap();
+        for (name, identities) in [("many", many.as_str()), ("long", long.as_str()), ("control", r#"["a\u0000b","c"]"#)] {
+            let p = write_file(dir.path(), name, &raw_model(tensors.clone(), identities, 16));
+            let err = read_header(&p).expect_err(name);
+            assert!(matches!(err, ModelError::BadMetadata { key: "identities", .. }), "{name}: {err}");
+        }
+        let most = serde_json::to_string(&(0..MAX_IDENTITIES).map(|i| format!("person {i}")).collect::<Vec<_>>()).unwrap();
+        let p = write_file(dir.path(), "most", &raw_model(tensors, &most, 16));
+        assert_eq!(read_header(&p).unwrap().identities.len(), MAX_IDENTITIES);
     }
 }

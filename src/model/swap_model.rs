@@ -4,6 +4,7 @@
 use super::file::{self, ModelError, ModelHeader, FORMAT, FORMAT_VERSION};
 use super::swapnet::{SwapNet, SwapNetConfig};
 use super::weights;
+use burn::module::Module;
 use crate::pipeline::align::FaceTemplate;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
@@ -38,9 +39,18 @@ impl SwapModel {
         if config.identities != header.identities.len() {
             return Err(bad(path, "identities", format!("{} names for a network of {} identities", header.identities.len(), config.identities)));
         }
+        check_template(&template).map_err(|why| bad(path, "template", why))?;
         check_dtypes(path, &header)?;
+        // Parameters are created lazily: nothing is allocated until weights are loaded into them, so the
+        // network the config describes can be sized against the file before any memory is spent on it.
+        let net = config.init(device);
+        let file_weights: u64 = header.tensors.values().map(|t| (t.end - t.begin) / 4).sum();
+        if net.num_params() as u64 != file_weights {
+            let why = format!("describes a network of {} weights but the file holds {file_weights}", net.num_params());
+            return Err(bad(path, "config", why));
+        }
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
-        let net = weights::load_bytes_into(config.init(device), bytes, path)
+        let net = weights::load_bytes_into(net, bytes, path)
             .map_err(|e| ModelError::NotSafetensors { path: path.to_owned(), why: e.to_string() })?;
         Ok(SwapModel { net, config, identities: header.identities, template, training: header.training })
     }
@@ -69,6 +79,19 @@ impl SwapModel {
     }
 }
 
+/// The template places the crop's five alignment points: they must lie inside the crop, and the eyes apart
+/// (coincident points would make every alignment singular).
+fn check_template(t: &FaceTemplate) -> Result<(), String> {
+    if t.points.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err(format!("points {:?} must lie inside the crop (0 to 1)", t.points));
+    }
+    let [[ax, ay], [bx, by], ..] = t.points;
+    if (ax - bx).hypot(ay - by) < 1e-3 {
+        return Err("the two eye points coincide".into());
+    }
+    Ok(())
+}
+
 fn check_dtypes(path: &Path, header: &ModelHeader) -> Result<(), ModelError> {
     match header.tensors.iter().find(|(_, t)| t.dtype != "F32") {
         Some((name, t)) => Err(bad(path, "tensors", format!("tensor {name} is {}, the network runs in F32", t.dtype))),
@@ -93,6 +116,10 @@ mod erased {
 mod tests {
     use super::*;
     use burn::tensor::{Tensor, TensorData};
+
+    pub(super) fn tiny_for_tests(device: &Device) -> SwapModel {
+        tiny(device)
+    }
 
     fn tiny(device: &Device) -> SwapModel {
         let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
@@ -140,14 +167,72 @@ mod tests {
         std::fs::write(&path, &good[..good.len() - 100]).unwrap();
         assert!(matches!(SwapModel::load(&path, &device), Err(ModelError::Truncated { .. })));
         // Header says 3 identities but names 2: patch the config text in place (same length keeps offsets).
-        let text = String::from_utf8_lossy(&good).into_owned();
-        let patched = text.replacen("\\\"identities\\\":2", "\\\"identities\\\":3", 1);
-        assert_ne!(patched, text, "config text not found in the header");
-        std::fs::write(&path, patched.as_bytes()).unwrap();
+        // (Bytes, not text: the weights are not UTF-8, and a lossy conversion would change their length.)
+        let needle = b"\\\"identities\\\":2";
+        let at = good.windows(needle.len()).position(|w| w == needle).expect("config text not found in the header");
+        let mut patched = good.clone();
+        patched[at + needle.len() - 1] = b'3';
+        std::fs::write(&path, &patched).unwrap();
         assert!(matches!(SwapModel::load(&path, &device), Err(ModelError::BadMetadata { key: "identities", .. })));
         // The detector's weights are a foreign file.
         let det = crate::model::pretrained::repo_models_dir().join(crate::model::pretrained::BLAZEFACE_FILE);
         assert!(matches!(SwapModel::load(&det, &device), Err(ModelError::Foreign { .. })));
+    }
+}
+
+#[cfg(test)]
+mod header_edits {
+    use super::*;
+
+    /// The tiny model's file with one JSON metadata entry edited (the header is rewritten, the data kept).
+    fn with_meta_edit(key: &str, edit: impl FnOnce(&mut Value)) -> (tempfile::TempDir, PathBuf) {
+        let device = crate::device::cpu();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        super::tests::tiny_for_tests(&device).save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let mut header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        let mut entry: Value = serde_json::from_str(header["__metadata__"][key].as_str().unwrap()).unwrap();
+        edit(&mut entry);
+        header["__metadata__"][key] = Value::String(entry.to_string());
+        let h = serde_json::to_vec(&header).unwrap();
+        let out = [(h.len() as u64).to_le_bytes().to_vec(), h, bytes[8 + n..].to_vec()].concat();
+        std::fs::write(&path, out).unwrap();
+        (dir, path)
+    }
+
+    fn load_err(key: &str, edit: impl FnOnce(&mut Value)) -> ModelError {
+        let (_dir, path) = with_meta_edit(key, edit);
+        SwapModel::load(&path, &crate::device::cpu()).expect_err("must be refused")
+    }
+
+    /// Found reviewing the loader for its fuzz target: the network was built from the header's config before
+    /// anything compared it with the weights the file holds, and the config had no upper bounds.
+    #[test]
+    fn config_that_does_not_fit_the_weights_is_refused_before_loading() {
+        let wider = load_err("config", |c| c["bottleneck"] = 9.into());
+        assert!(matches!(&wider, ModelError::BadMetadata { key: "config", why, .. } if why.contains("weights")), "{wider}");
+        let huge = load_err("config", |c| c["bottleneck"] = 1_000_000_000_000u64.into());
+        assert!(matches!(&huge, ModelError::BadMetadata { key: "config", why, .. } if why.contains("more than")), "{huge}");
+        // The unedited file loads (the edit helper itself is sound).
+        let (_dir, path) = with_meta_edit("config", |_| {});
+        SwapModel::load(&path, &crate::device::cpu()).unwrap();
+    }
+
+    /// Found reviewing the loader for its fuzz target: template points were not checked, so a damaged file
+    /// could align every face with a singular or infinite transform.
+    #[test]
+    fn template_outside_the_crop_or_degenerate_is_refused() {
+        let edits: Vec<(&str, Box<dyn FnOnce(&mut Value)>)> = vec![
+            ("outside", Box::new(|t| t["points"][0][0] = 1e30.into())),
+            ("negative", Box::new(|t| t["points"][4][1] = (-0.5).into())),
+            ("coincident eyes", Box::new(|t| t["points"][1] = t["points"][0].clone())),
+        ];
+        for (what, edit) in edits {
+            let err = load_err("template", edit);
+            assert!(matches!(err, ModelError::BadMetadata { key: "template", .. }), "{what}: {err}");
+        }
     }
 }
 

@@ -28,6 +28,15 @@ pub enum Arch {
     Liae,
 }
 
+/// Largest crop side [`SwapNetConfig::validate`] accepts.
+pub const MAX_RESOLUTION: usize = 2048;
+/// Most identities one network may have (as many as a model file may name).
+pub const MAX_IDENTITIES: usize = crate::model::file::MAX_IDENTITIES;
+/// Largest first-level channel count (encoder or decoder).
+pub const MAX_CHANNELS: usize = 1024;
+/// Widest bottleneck.
+pub const MAX_BOTTLENECK: usize = 8192;
+
 /// Network shape. Saved in the model file: a model is rebuilt exactly from it.
 #[derive(Config, Debug, PartialEq)]
 pub struct SwapNetConfig {
@@ -60,7 +69,19 @@ impl SwapNetConfig {
         if self.encoder_channels == 0 || self.bottleneck == 0 || self.decoder_channels == 0 {
             return Err("channel counts must be positive".into());
         }
-        Ok(())
+        // Upper bounds far above any trainable model, low enough that no weight-count product overflows
+        // (a config comes from a file, and a damaged one must fail here, not in a shape computation).
+        let limits = [
+            ("resolution", self.resolution, MAX_RESOLUTION),
+            ("identities", self.identities, MAX_IDENTITIES),
+            ("encoder_channels", self.encoder_channels, MAX_CHANNELS),
+            ("decoder_channels", self.decoder_channels, MAX_CHANNELS),
+            ("bottleneck", self.bottleneck, MAX_BOTTLENECK),
+        ];
+        match limits.iter().find(|(_, v, max)| v > max) {
+            Some((name, v, max)) => Err(format!("{name} {v} is more than {max}")),
+            None => Ok(()),
+        }
     }
 
     pub fn init(&self, device: &Device) -> SwapNet {
@@ -153,5 +174,24 @@ mod tests {
         assert!(SwapNetConfig::new(100, 2).validate().is_err());
         assert!(SwapNetConfig::new(64, 1).validate().is_err());
         assert!(SwapNetConfig::new(64, 2).with_bottleneck(0).validate().is_err());
+    }
+
+    /// A config read from a damaged file: every size has an upper bound, and the largest accepted network's
+    /// weight count still fits in a usize.
+    #[test]
+    fn oversized_configs_are_refused() {
+        let largest = SwapNetConfig::new(MAX_RESOLUTION, MAX_IDENTITIES)
+            .with_encoder_channels(MAX_CHANNELS)
+            .with_decoder_channels(MAX_CHANNELS)
+            .with_bottleneck(MAX_BOTTLENECK);
+        assert_eq!(largest.validate(), Ok(()));
+        assert!(largest.clone().with_bottleneck(MAX_BOTTLENECK + 1).validate().is_err());
+        assert!(largest.clone().with_encoder_channels(MAX_CHANNELS + 1).validate().is_err());
+        assert!(largest.clone().with_decoder_channels(usize::MAX).validate().is_err());
+        assert!(SwapNetConfig::new(MAX_RESOLUTION + 16, 2).validate().is_err());
+        assert!(SwapNetConfig::new(64, MAX_IDENTITIES + 1).validate().is_err());
+        // Built lazily, the largest network is only counted, never allocated.
+        let n = largest.init(&crate::device::cpu()).num_params();
+        assert!(n > 1 << 40, "{n}");
     }
 }
