@@ -1,5 +1,5 @@
 //! `faceswap train`: face sets of two or more identities → a swap model, with a progress bar, preview sheets,
-//! a loss curve, checkpoints, `--resume`, and a clean save on Ctrl-C.
+//! a loss curve, checkpoints (with Adam's state in `<out>.adam`), `--resume`, and a clean save on Ctrl-C.
 
 use faceswap_ofx::faceset::FaceSet;
 use faceswap_ofx::model::swap_model::SwapModel;
@@ -74,6 +74,13 @@ fn device(s: &str) -> Result<burn::tensor::Device, String> {
     }
 }
 
+/// Adam's state beside the model: `<out>.adam`.
+fn optimizer_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".adam");
+    out.with_file_name(name)
+}
+
 fn previews_dir(out: &Path) -> PathBuf {
     let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".previews");
@@ -100,8 +107,19 @@ pub fn run(args: Args) -> Result<(), String> {
     } else {
         None
     };
+    // The model's record says at which iteration its Adam state was saved: a state file from another
+    // checkpoint (an interrupted save, a copied model) is not used.
+    let saved_state_at = resume.as_ref().and_then(|m| m.training.get("optimizer_iteration").and_then(|v| v.as_u64()));
     let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed };
     let mut trainer = Trainer::new(&sets, settings, &dev, resume)?;
+    let adam = optimizer_path(&args.out);
+    if args.resume {
+        if saved_state_at == Some(trainer.iteration) && adam.is_file() {
+            trainer.load_optimizer(&adam)?;
+        } else {
+            eprintln!("note: no optimizer state saved with this checkpoint ({}): Adam restarts from zero", adam.display());
+        }
+    }
     let previews = previews_dir(&args.out);
     std::fs::create_dir_all(&previews).map_err(|e| format!("{}: {e}", previews.display()))?;
 
@@ -125,6 +143,9 @@ pub fn run(args: Args) -> Result<(), String> {
         let mut n = notes.clone();
         n["seconds"] = serde_json::json!(elapsed);
         n["saved_at_unix"] = serde_json::json!(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+        // The optimizer state first: a model is only marked as having one once it is on disk.
+        t.save_optimizer(&adam)?;
+        n["optimizer_iteration"] = serde_json::json!(t.iteration);
         let model = t.model(n);
         model.save(&args.out).map_err(|e| e.to_string())?;
         preview::sheet(&model, &t.preview_faces(3), &dev).save(previews.join(format!("preview_{:07}.png", t.iteration))).map_err(|e| e.to_string())?;
@@ -180,5 +201,6 @@ mod tests {
         assert!(arch("sae").is_err());
         assert!(device("tpu").is_err());
         assert_eq!(previews_dir(Path::new("/m/a.safetensors")), PathBuf::from("/m/a.safetensors.previews"));
+        assert_eq!(optimizer_path(Path::new("/m/a.safetensors")), PathBuf::from("/m/a.safetensors.adam"));
     }
 }

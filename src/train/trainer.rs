@@ -7,7 +7,8 @@ use crate::faceset::{FaceSample, FaceSet, FaceSetError};
 use crate::model::swap_model::SwapModel;
 use crate::model::swapnet::{SwapNet, SwapNetConfig};
 use crate::pipeline::align::FaceTemplate;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::module::{ModuleMapper, Param, ParamId};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -73,9 +74,9 @@ impl Trainer {
             None => (settings.net.init(&ad), 0, Vec::new()),
         };
         Ok(Trainer {
-            net,
-            optim: AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).with_epsilon(1e-7).init(),
-            rng: Rng::new(settings.seed ^ iteration),
+            net: net.map(&mut StableParamIds::default()),
+            optim: adam(),
+            rng: Rng::new(settings.seed),
             settings,
             faces,
             identities,
@@ -104,6 +105,9 @@ impl Trainer {
 
     /// One optimisation step over every identity; returns the loss of each.
     pub fn step(&mut self) -> Result<Vec<f32>, String> {
+        // Batches depend only on the seed and the iteration, so a resumed run draws what the uninterrupted one
+        // would have.
+        self.rng = Rng::new(self.settings.seed ^ self.iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut total: Option<Tensor<1>> = None;
         let mut parts = Vec::new();
         for id in 0..self.identities.len() {
@@ -131,6 +135,22 @@ impl Trainer {
         Ok(values)
     }
 
+    /// Writes Adam's state (moments and step counts of every weight) to `path`, so that `--resume` continues
+    /// the optimisation instead of restarting it cold.
+    pub fn save_optimizer(&self, path: &std::path::Path) -> Result<(), String> {
+        self.optim.to_record().save(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Reads the state [`Trainer::save_optimizer`] wrote for this model. Weights are matched by their
+    /// position in the network ([`StableParamIds`]), so the file fits only a model of the same configuration,
+    /// which [`Trainer::new`] has checked.
+    pub fn load_optimizer(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let record = OptimizerRecord::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let optim = std::mem::replace(&mut self.optim, adam());
+        self.optim = optim.load_record(record);
+        Ok(())
+    }
+
     /// The model as it stands, for saving or previewing (inference copy, no autodiff).
     pub fn model(&self, training_notes: serde_json::Value) -> SwapModel {
         let mut training = training_notes;
@@ -150,6 +170,28 @@ impl Trainer {
     /// Deterministic sample faces for previews: the first `count` faces of each identity (unaugmented).
     pub fn preview_faces(&self, count: usize) -> Vec<Vec<&FaceSample>> {
         self.faces.iter().map(|set| set.iter().step_by((set.len() / count.max(1)).max(1)).take(count).collect()).collect()
+    }
+}
+
+fn adam() -> ModuleOptimizer {
+    // DeepFaceLab's Adam settings: β1 0.5 keeps the autoencoder from overshooting on augmented batches.
+    AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).with_epsilon(1e-7).init()
+}
+
+/// Gives every weight an id from its position in the network instead of a random one. Adam's saved state is
+/// keyed by these ids; a model reloaded from its file gets fresh random ids, so without this the state saved
+/// with a checkpoint would match nothing on `--resume`.
+#[derive(Default)]
+struct StableParamIds {
+    next: u64,
+}
+
+impl ModuleMapper for StableParamIds {
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        // A fixed high base keeps these ids apart from the random ids other modules in the process draw.
+        param.id = ParamId::from(0x5EED_0000_0000_0000 + self.next);
+        self.next += 1;
+        param
     }
 }
 
@@ -226,5 +268,51 @@ mod tests {
         assert_eq!(resumed.iteration, 1);
         resumed.step().unwrap();
         assert_eq!((resumed.iteration, resumed.history.len()), (2, 2));
+    }
+
+    /// Resuming with Adam's saved state takes exactly the step the uninterrupted run takes; without the state
+    /// (moments restarted at zero) the step differs.
+    #[test]
+    fn resume_with_optimizer_state_continues_the_same_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = [
+            fixture_set(&dir.path().join("a"), "a", &["tos_0095"]),
+            fixture_set(&dir.path().join("b"), "b", &["grid_s1_bbaf2n_0030"]),
+        ];
+        let net = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let settings = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 5 };
+        let device = crate::device::cpu();
+        let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        for _ in 0..3 {
+            t.step().unwrap();
+        }
+        let (model, adam) = (dir.path().join("m.safetensors"), dir.path().join("m.adam"));
+        t.model(serde_json::json!({})).save(&model).unwrap();
+        t.save_optimizer(&adam).unwrap();
+        t.step().unwrap();
+        let weights = |m: SwapModel| -> Vec<f32> {
+            let file = dir.path().join("w.safetensors");
+            m.save(&file).unwrap();
+            let bytes = std::fs::read(&file).unwrap();
+            let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+            let mut names = st.names();
+            names.sort();
+            names.iter().flat_map(|n| st.tensor(n).unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect::<Vec<_>>()).collect()
+        };
+        let uninterrupted = weights(t.model(serde_json::json!({})));
+        let resume = |with_state: bool| {
+            let mut r = Trainer::new(&sets, settings.clone(), &device, Some(SwapModel::load(&model, &device).unwrap())).unwrap();
+            if with_state {
+                r.load_optimizer(&adam).unwrap();
+            }
+            r.step().unwrap();
+            weights(r.model(serde_json::json!({})))
+        };
+        let (warm, cold) = (resume(true), resume(false));
+        let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        // Same batches (the augmentation RNG is seeded per iteration), same weights and Adam state: the same
+        // arithmetic, so bit-identical.
+        assert_eq!(diff(&warm, &uninterrupted), 0.0, "resumed step differs from the uninterrupted one");
+        assert!(diff(&cold, &uninterrupted) > 1e-6, "a cold Adam must take another step");
     }
 }
