@@ -9,9 +9,11 @@ use super::analysis::{self, Face};
 use super::composite::{self, CompositeSettings};
 use super::frame::{Frame, Mask};
 use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
+use crate::device::Gpu;
 use crate::model::cache;
 use crate::model::swap_model::SwapModel;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 /// Everything the pipeline needs to know about one frame's job, in the frame's own pixels.
@@ -53,13 +55,22 @@ pub struct Outcome {
     pub note: Option<String>,
 }
 
-fn device_for(pref: DevicePreference) -> (Device, Option<String>) {
+/// Where a frame runs, as the Device parameter asks and the machine allows.
+enum Target {
+    Cpu,
+    Gpu(Gpu),
+}
+
+fn target_for(pref: DevicePreference) -> (Target, Option<String>) {
     match pref {
-        DevicePreference::Cpu => (crate::device::cpu(), None),
-        DevicePreference::Auto => (crate::device::gpu().unwrap_or_else(|_| crate::device::cpu()), None),
-        DevicePreference::Gpu => match crate::device::gpu() {
-            Ok(d) => (d, None),
-            Err(e) => (crate::device::cpu(), Some(format!("Device is GPU but {e}; rendering on the CPU"))),
+        DevicePreference::Cpu => (Target::Cpu, None),
+        DevicePreference::Auto => match crate::device::hardware_gpu() {
+            Ok(g) => (Target::Gpu(g), None),
+            Err(_) => (Target::Cpu, None),
+        },
+        DevicePreference::Gpu => match crate::device::hardware_gpu() {
+            Ok(g) => (Target::Gpu(g), None),
+            Err(e) => (Target::Cpu, Some(format!("Device is GPU but {e}; rendering on the CPU"))),
         },
     }
 }
@@ -70,38 +81,114 @@ fn device_for(pref: DevicePreference) -> (Device, Option<String>) {
 /// `neighbours` are the source frames at the given offsets (non-zero, in frames) used for temporal smoothing;
 /// frames the host could not give (outside the clip) are simply absent.
 pub fn run(source: &Frame, neighbours: &[(i32, Frame)], req: &Request) -> Outcome {
-    let passthrough = |severity, why: String, note: Option<String>| Outcome {
+    if req.model.is_none() {
+        // Before picking a device: no reason to bring up a GPU for a frame that passes through.
+        return attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
+    }
+    match target_for(req.device) {
+        (Target::Gpu(gpu), _) => run_on_gpu(source, neighbours, req, &gpu),
+        (Target::Cpu, note) => {
+            let mut out = attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
+            out.note = note;
+            out
+        }
+    }
+}
+
+/// As [`run`], on `gpu`; on the CPU instead when the GPU has faulted, before or during this frame.
+///
+/// A GPU fault (an error reported by wgpu, a lost device, a panic inside the GPU stack) must not cost the
+/// frame nor the host: the frame is computed again on the CPU and says so, and the device is marked faulted
+/// so later renders in the process go straight to the CPU.
+pub fn run_on_gpu(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, gpu: &Gpu) -> Outcome {
+    let on_cpu = |why: String| {
+        let mut out = attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
+        out.note = Some(why);
+        out
+    };
+    if let Some(why) = gpu.fault() {
+        return on_cpu(format!("{why}; the GPU stays off until the host restarts, rendering on the CPU"));
+    }
+    // The panic guard at the OFX boundary would only fail the frame: catching here lets the CPU redo it.
+    // Unwind safety: a panic leaves nothing half-updated that the CPU attempt reads (the model cache is keyed
+    // by device and inserts whole entries only).
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(source, neighbours, req, gpu.device(), Some(gpu))));
+    match &result {
+        Ok(Attempt { device_failure: Some(why), .. }) => gpu.mark_faulted(format!("the GPU failed ({why})")),
+        Err(payload) => gpu.mark_faulted(format!("the GPU code panicked ({})", panic_text(payload.as_ref()))),
+        Ok(_) => {}
+    }
+    match (result, gpu.fault()) {
+        (Ok(done), None) => done.outcome,
+        (_, why) => on_cpu(format!(
+            "{}; this frame was rendered on the CPU, and the GPU stays off until the host restarts",
+            why.unwrap_or("the GPU failed")
+        )),
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// One try at the frame on one device.
+struct Attempt {
+    outcome: Outcome,
+    /// Set when the device itself failed (a readback did not complete): the frame is worth a retry elsewhere.
+    device_failure: Option<String>,
+}
+
+/// Why the GPU-side stages stopped: the device, or this frame (a bad model, invalid network output).
+enum Failure {
+    Device(String),
+    Frame(String),
+}
+
+fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &Device, gpu: Option<&Gpu>) -> Attempt {
+    let passthrough = |severity, why: String| Outcome {
         image: source.clone(),
         mask: Mask::empty(source.width(), source.height()),
         passthrough: Some((severity, why)),
-        note,
+        note: None,
     };
+    let done = |outcome| Attempt { outcome, device_failure: None };
+    let failed = |why: String| Attempt { outcome: passthrough(Severity::Error, why.clone()), device_failure: Some(why) };
     let Some(path) = &req.model else {
-        return passthrough(Severity::Warning, "no model file is set: choose one in Model File".into(), None);
+        return done(passthrough(Severity::Warning, "no model file is set: choose one in Model File".into()));
     };
-    let (device, note) = device_for(req.device);
-    let model = match cache::swap_model(path, &device) {
+    let model = match cache::swap_model(path, device) {
         Ok(m) => m,
-        Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+        Err(e) => return done(passthrough(Severity::Error, e.to_string())),
     };
-    let nets = match cache::face_nets(&cache::models_dir(), &device) {
+    let nets = match cache::face_nets(&cache::models_dir(), device) {
         Ok(n) => n,
-        Err(e) => return passthrough(Severity::Error, format!("face-analysis weights: {e}"), note),
+        Err(e) => return done(passthrough(Severity::Error, format!("face-analysis weights: {e}"))),
     };
     let identity = model.identity_index(&req.identity_name).unwrap_or(req.identity_index);
     if identity >= model.identities.len() {
-        return passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1), note);
+        return done(passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1)));
     }
-    let faces = match analysis::analyse(&nets, source, req.detection_threshold) {
+    let analyse = |frame: &Frame| {
+        analysis::analyse(&nets, frame, req.detection_threshold).map_err(|e| match e {
+            analysis::AnalysisError::Readback(_) => Failure::Device(e.to_string()),
+        })
+    };
+    let faces = match analyse(source) {
         Ok(f) => select(f, req.face_selection),
-        Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+        Err(Failure::Device(why)) => return failed(why),
+        Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
     let faces = if req.temporal_window > 0 && !neighbours.is_empty() {
         let mut around = Vec::with_capacity(neighbours.len());
         for (offset, frame) in neighbours {
-            match analysis::analyse(&nets, frame, req.detection_threshold) {
+            match analyse(frame) {
                 Ok(f) => around.push((*offset, f)),
-                Err(e) => return passthrough(Severity::Error, e.to_string(), note),
+                Err(Failure::Device(why)) => return failed(why),
+                Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
             }
         }
         faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect()
@@ -109,21 +196,17 @@ pub fn run(source: &Frame, neighbours: &[(i32, Frame)], req: &Request) -> Outcom
         faces
     };
     if faces.is_empty() {
-        return passthrough(Severity::Warning, "no face found in this frame".into(), note);
+        return done(passthrough(Severity::Warning, "no face found in this frame".into()));
     }
-    // Errors left over from an earlier render on another instance are not this frame's.
-    crate::device::take_gpu_errors();
-    let (swap, raw_mask) = match swap_faces(source, &faces, &model, identity, req.colour_transfer, &device) {
+    if let Some(gpu) = gpu {
+        gpu.fire_injected_fault();
+    }
+    let (swap, raw_mask) = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
         Ok(r) => r,
-        Err(e) => return passthrough(Severity::Error, e, note),
+        Err(Failure::Device(why)) => return failed(why),
+        Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
-    let gpu_errors = crate::device::take_gpu_errors();
-    if !gpu_errors.is_empty() {
-        return passthrough(Severity::Error, format!("the GPU reported errors: {}", gpu_errors.join("; ")), note);
-    }
-    let mut out = finish(source, &swap, &raw_mask, req);
-    out.note = note;
-    out
+    done(finish(source, &swap, &raw_mask, req))
 }
 
 /// Applies the face selection: largest, all, or the one nearest a point.
@@ -156,7 +239,7 @@ fn swap_faces(
     identity: usize,
     transfer: ColourTransfer,
     device: &Device,
-) -> Result<(Frame, Mask), String> {
+) -> Result<(Frame, Mask), Failure> {
     let res = model.config.resolution;
     let plane = res * res;
     let alignments: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &model.template, res)).collect();
@@ -170,14 +253,15 @@ fn swap_faces(
     // All faces of the frame go through the network in one batch.
     let x = Tensor::<4>::from_data(TensorData::new(chw, [faces.len(), 3, res, res]), device);
     let out = model.net.forward(x, identity);
-    let read = |t: Tensor<4>| -> Result<Vec<f32>, String> {
-        t.try_into_data().map_err(|e| format!("{e:?}"))?.try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+    let read = |t: Tensor<4>| -> Result<Vec<f32>, Failure> {
+        let data = t.try_into_data().map_err(|e| Failure::Device(format!("reading the swap network's output: {e:?}")))?;
+        data.try_into_vec::<f32>().map_err(|e| Failure::Frame(format!("the swap network's output: {e:?}")))
     };
     let rgb = read(out.rgb)?;
     let masks = read(out.mask)?;
     // A damaged model file can hold NaN weights that load fine; never paste NaN into a plate.
     if rgb.iter().chain(&masks).any(|v| !v.is_finite()) {
-        return Err("the model produced invalid values (NaN or infinity): the model file may be damaged".into());
+        return Err(Failure::Frame("the model produced invalid values (NaN or infinity): the model file may be damaged".into()));
     }
     let mut swapped = source.clone();
     let mut total = Mask::empty(source.width(), source.height());
