@@ -51,6 +51,11 @@ pub struct Args {
     /// Save a checkpoint every N iterations (0 = only at the end).
     #[arg(long, default_value_t = 1000)]
     pub save_every: u64,
+    /// Weight of an adversarial PatchGAN term (DeepFaceLab's "GAN power"): sharper texture, slower steps and
+    /// less stable training. 0 = off. Try 0.1 once the reconstruction looks right; the discriminator is not
+    /// saved, so a resumed run trains a new one.
+    #[arg(long, default_value_t = 0.0)]
+    pub gan_weight: f32,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -110,7 +115,7 @@ pub fn run(args: Args) -> Result<(), String> {
     // The model's record says at which iteration its Adam state was saved: a state file from another
     // checkpoint (an interrupted save, a copied model) is not used.
     let saved_state_at = resume.as_ref().and_then(|m| m.training.get("optimizer_iteration").and_then(|v| v.as_u64()));
-    let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed };
+    let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed, gan_weight: args.gan_weight };
     let mut trainer = Trainer::new(&sets, settings, &dev, resume)?;
     let adam = optimizer_path(&args.out);
     if args.resume {
@@ -134,6 +139,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "batch": args.batch,
         "learning_rate": args.learning_rate,
         "seed": args.seed,
+        "gan_weight": args.gan_weight,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),
@@ -162,7 +168,10 @@ pub fn run(args: Args) -> Result<(), String> {
     let t0 = Instant::now();
     while trainer.iteration < args.iterations && !stop.load(Ordering::SeqCst) {
         let losses = trainer.step()?;
-        let msg: Vec<String> = trainer.identities.iter().zip(&losses).map(|(n, l)| format!("{n} {l:.4}")).collect();
+        let mut msg: Vec<String> = trainer.identities.iter().zip(&losses).map(|(n, l)| format!("{n} {l:.4}")).collect();
+        if let Some(d) = trainer.discriminator_loss {
+            msg.push(format!("D {d:.3}"));
+        }
         bar.set_message(msg.join("  "));
         bar.inc(1);
         let it = trainer.iteration;

@@ -2,5 +2,6 @@
 
 pub mod augment;
 pub mod loss;
+pub mod patchgan;
 pub mod preview;
 pub mod trainer;
