@@ -13,6 +13,8 @@
 //! - `frame_1080p/align_warp`: similarity fit to the template and the warp into a 128 px crop.
 //! - `frame_1080p/analyse`: detection then landmarks, what a render does per frame before the swap.
 //!
+//! - `analyse_by_size/WxH`: detection + landmarks on the same frame at 720p, 1080p, 1440p and 4K.
+//!
 //! Run: `cargo bench --profile dev --bench face_analysis` (see BENCHMARKS.md for why the dev profile).
 
 mod common;
@@ -76,6 +78,23 @@ fn networks(c: &mut Criterion) {
     g.finish();
 }
 
+/// Detection + landmarks on the same shot at 720p, 1080p, 1440p and 4K: the tile pyramid is sized by the frame
+/// from 1080p up, so the cost should stay flat there (the levels' downscale is the only part that reads every
+/// pixel); 720p uses fewer tiles (none under 192 px).
+fn analyse_by_size(c: &mut Criterion) {
+    let device = faceswap_ofx::device::cpu();
+    let nets = FaceNets::load(&repo_models_dir(), &device).expect("pretrained weights in models/");
+    let mut g = c.benchmark_group("analyse_by_size");
+    for (w, h) in [(1280, 720), (1920, 1080), (2560, 1440), (3840, 2160)] {
+        let frame = common::tears_of_steel_at(w, h);
+        let faces = analyse(&nets, &frame, THRESHOLD).expect("analysis");
+        assert!(!faces.is_empty(), "no face at {w}x{h}");
+        eprintln!("analyse_by_size {w}x{h}: {} tiles, {} faces", tiles(w as usize, h as usize).len(), faces.len());
+        g.bench_function(format!("{w}x{h}"), |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), THRESHOLD).expect("analysis"))));
+    }
+    g.finish();
+}
+
 fn frame_1080p(c: &mut Criterion) {
     let device = faceswap_ofx::device::cpu();
     let nets = FaceNets::load(&repo_models_dir(), &device).expect("pretrained weights in models/");
@@ -118,6 +137,6 @@ fn frame_1080p(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = networks, frame_1080p
+    targets = networks, frame_1080p, analyse_by_size
 }
 criterion_main!(benches);

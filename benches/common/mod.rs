@@ -32,13 +32,18 @@ pub fn criterion() -> Criterion {
 /// The 640×360 Tears of Steel frame scaled to 1920×1080 (Catmull-Rom), as straight RGBA floats in [0, 1].
 /// ffmpeg decodes the frame into a temporary folder.
 pub fn tears_of_steel_1080p() -> Frame {
+    tears_of_steel_at(FRAME_W, FRAME_H)
+}
+
+/// The same frame scaled to `w × h`.
+pub fn tears_of_steel_at(w: u32, h: u32) -> Frame {
     let clip = faceswap_ofx::footage::require("tears_of_steel/clip_01_tears_of_steel.mp4");
     let dir = tempfile::tempdir().expect("temporary folder");
     let png = dir.path().join("frame.png");
     decode_frame(&clip, FRAME, &png);
     let small = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).to_rgba32f();
-    let big = image::imageops::resize(&small, FRAME_W, FRAME_H, image::imageops::FilterType::CatmullRom);
-    Frame::from_rgba(FRAME_W as usize, FRAME_H as usize, big.into_raw()).expect("frame size")
+    let big = image::imageops::resize(&small, w, h, image::imageops::FilterType::CatmullRom);
+    Frame::from_rgba(w as usize, h as usize, big.into_raw()).expect("frame size")
 }
 
 /// Writes frame `number` (from 1) of `clip` to `out` with ffmpeg.
