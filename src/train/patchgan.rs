@@ -82,11 +82,14 @@ mod tests {
         let fake = Tensor::<4>::ones([2, 3, 32, 32], &device) * 0.2;
         let loss = |d: &PatchDiscriminator| bce_logits(d.forward(real.clone()), true) + bce_logits(d.forward(fake.clone()), false);
         let first = loss(&d).try_into_data().unwrap().try_into_vec::<f32>().unwrap()[0];
-        for _ in 0..20 {
+        // Random initialisation (unseeded: other tests share the device's generator) changes the path, not the
+        // outcome: 60 steps on two constant images separate them from any start.
+        for _ in 0..60 {
             let grads = GradientsParams::from_grads(loss(&d).backward(), &d);
-            d = optim.step(1e-3, d, grads);
+            d = optim.step(1e-2, d, grads);
         }
         let last = loss(&d).try_into_data().unwrap().try_into_vec::<f32>().unwrap()[0];
-        assert!(last < first * 0.7, "{first} -> {last}");
+        eprintln!("discriminator on constant images: {first} -> {last}");
+        assert!(last < 0.1, "{first} -> {last}");
     }
 }
