@@ -484,6 +484,39 @@ fn before_a_model_with_a_missing_model_and_with_corrupt_model_files() {
     assert!(inst.persistent_message().is_none(), "the old message is cleared");
 }
 
+/// Renders that arrive while the model is still loading: four threads start rendering one instance at once on
+/// a model file no render has loaded yet, so three of them reach the model cache while the first is reading the
+/// file (the cache holds them until it is loaded; nothing is half-built). All four succeed with the same image,
+/// and it is the image a later render of the loaded model gives.
+#[test]
+fn renders_arriving_while_the_model_is_loading_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A name no other test uses: the model cache is per process and keyed by path.
+    let model = tiny_model(dir.path(), "first_load.safetensors", &["a", "b"]);
+    let bundle = load();
+    let src = face(Components::Rgba, Depth::F32);
+    let inst = swap_instance(&bundle, &model);
+    let start = std::sync::Barrier::new(4);
+    let outputs: Vec<Vec<f32>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    let r = inst.render_shared(&request(&src, Components::Rgba, Depth::F32)).unwrap();
+                    assert!(r.ok(), "status {}", r.status);
+                    r.output.to_f32()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("render thread")).collect()
+    });
+    let later = inst.render_shared(&request(&src, Components::Rgba, Depth::F32)).unwrap().output.to_f32();
+    assert_ne!(later, src.to_f32(), "the face must be swapped");
+    for (i, o) in outputs.iter().enumerate() {
+        assert!(o.iter().zip(&later).all(|(a, b)| a.to_bits() == b.to_bits()), "thread {i} differs from the loaded model's render");
+    }
+}
+
 #[test]
 fn identity_out_of_range_after_the_model_file_is_swapped_for_one_with_fewer_identities() {
     let dir = tempfile::tempdir().unwrap();
