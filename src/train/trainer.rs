@@ -251,6 +251,16 @@ mod tests {
         FaceSet::open(dir).unwrap()
     }
 
+    /// Two identities "a" and "b" from these fixture faces.
+    fn tiny_sets(dir: &std::path::Path, a: &[&str], b: &[&str]) -> [FaceSet; 2] {
+        [fixture_set(&dir.join("a"), "a", a), fixture_set(&dir.join("b"), "b", b)]
+    }
+
+    /// A 32 px network of a few thousand weights: seconds per run on a CPU.
+    fn tiny_net() -> SwapNetConfig {
+        SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8)
+    }
+
     /// A short run on real crops: the loss must fall. Tiny network (32 px) so it takes seconds on a CPU.
     #[test]
     fn short_training_run_lowers_the_loss() {
@@ -283,11 +293,7 @@ mod tests {
     #[test]
     fn resume_panicked_on_untracked_parameters() {
         let dir = tempfile::tempdir().unwrap();
-        let sets = [
-            fixture_set(&dir.path().join("a"), "a", &["tos_0095"]),
-            fixture_set(&dir.path().join("b"), "b", &["grid_s1_bbaf2n_0030"]),
-        ];
-        let net = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let (sets, net) = (tiny_sets(dir.path(), &["tos_0095"], &["grid_s1_bbaf2n_0030"]), tiny_net());
         let settings = TrainSettings { net, batch: 2, learning_rate: 5e-4, seed: 3, gan_weight: 0.0 };
         let device = crate::device::cpu();
         let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
@@ -306,11 +312,7 @@ mod tests {
     #[test]
     fn resume_with_optimizer_state_continues_the_same_run() {
         let dir = tempfile::tempdir().unwrap();
-        let sets = [
-            fixture_set(&dir.path().join("a"), "a", &["tos_0095"]),
-            fixture_set(&dir.path().join("b"), "b", &["grid_s1_bbaf2n_0030"]),
-        ];
-        let net = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let (sets, net) = (tiny_sets(dir.path(), &["tos_0095"], &["grid_s1_bbaf2n_0030"]), tiny_net());
         let settings = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 5, gan_weight: 0.0 };
         let device = crate::device::cpu();
         let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
@@ -354,11 +356,7 @@ mod tests {
     #[test]
     fn gan_option_trains_a_discriminator_and_moves_the_generator() {
         let dir = tempfile::tempdir().unwrap();
-        let sets = [
-            fixture_set(&dir.path().join("a"), "a", &["tos_0095", "tos_0140"]),
-            fixture_set(&dir.path().join("b"), "b", &["grid_s1_bbaf2n_0030", "astronaut"]),
-        ];
-        let net = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let (sets, net) = (tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]), tiny_net());
         let device = crate::device::cpu();
         let run = |gan_weight: f32| {
             let settings = TrainSettings { net: net.clone(), batch: 2, learning_rate: 1e-3, seed: 9, gan_weight };
