@@ -1,8 +1,8 @@
 //! faceswap-ofx: an OpenFX node that swaps faces inside the comp, with the face mask as its own output.
 //!
 //! Module map (the folders are the architecture):
-//! - [`ofx`]: the C boundary — the only place with `unsafe`: exported entry points, the panic guard, safe
-//!   wrappers over the host's suites.
+//! - [`ofx`]: the C boundary — the only module allowed raw pointers and unchecked code: exported entry points,
+//!   the panic guard, safe wrappers over the host's suites.
 //! - [`node`]: what the node is — ids, parameter table, describe, instance, render; errors → OFX statuses.
 //! - [`pipeline`]: pure Rust per-frame stages (no OFX types): mask shaping, colour transfer, composite, run.
 //! - [`model`]: model files and the process-wide model cache (Burn networks arrive with their issues).

@@ -82,13 +82,6 @@ impl ParamSource for NodeParams {
         // Integer, boolean and choice values are whole numbers by construction.
         Ok(self.double(name, time)? as i32)
     }
-    fn boolean(&self, name: &str, time: f64) -> Result<bool, SettingsError> {
-        Ok(self.int(name, time)? != 0)
-    }
-    fn choice(&self, name: &str, time: f64) -> Result<usize, SettingsError> {
-        let v = self.int(name, time)?;
-        usize::try_from(v).map_err(|_| SettingsError::Invalid { name: name.into(), value: v.to_string(), why: "negative option index" })
-    }
     fn string(&self, name: &str, time: f64) -> Result<String, SettingsError> {
         match self.values.get(name).map(|s| s.value_at(time)) {
             Some(Value::String(s)) => Ok(s),

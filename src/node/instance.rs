@@ -122,13 +122,6 @@ impl ParamSource for Instance {
     fn int(&self, name: &str, time: f64) -> Result<i32, SettingsError> {
         self.param(name)?.int_at(time).map_err(unreadable(name))
     }
-    fn boolean(&self, name: &str, time: f64) -> Result<bool, SettingsError> {
-        Ok(self.int(name, time)? != 0)
-    }
-    fn choice(&self, name: &str, time: f64) -> Result<usize, SettingsError> {
-        let v = self.int(name, time)?;
-        usize::try_from(v).map_err(|_| SettingsError::Invalid { name: name.into(), value: v.to_string(), why: "negative option index" })
-    }
     fn string(&self, name: &str, time: f64) -> Result<String, SettingsError> {
         self.param(name)?.string_at(time).map_err(unreadable(name))
     }

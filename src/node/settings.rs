@@ -15,10 +15,18 @@ pub trait ParamSource {
     fn double(&self, name: &str, time: f64) -> Result<f64, SettingsError>;
     fn double2d(&self, name: &str, time: f64) -> Result<(f64, f64), SettingsError>;
     fn int(&self, name: &str, time: f64) -> Result<i32, SettingsError>;
-    fn boolean(&self, name: &str, time: f64) -> Result<bool, SettingsError>;
-    /// The option index of a choice.
-    fn choice(&self, name: &str, time: f64) -> Result<usize, SettingsError>;
     fn string(&self, name: &str, time: f64) -> Result<String, SettingsError>;
+
+    /// Booleans are integer parameters in OFX: anything but 0 is on.
+    fn boolean(&self, name: &str, time: f64) -> Result<bool, SettingsError> {
+        Ok(self.int(name, time)? != 0)
+    }
+
+    /// The option index of a choice (an integer in OFX; a negative one is refused).
+    fn choice(&self, name: &str, time: f64) -> Result<usize, SettingsError> {
+        let v = self.int(name, time)?;
+        usize::try_from(v).map_err(|_| SettingsError::Invalid { name: name.into(), value: v.to_string(), why: "negative option index" })
+    }
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -235,12 +243,6 @@ pub(crate) mod tests {
         }
         fn int(&self, name: &str, _t: f64) -> Result<i32, SettingsError> {
             self.ints.get(name).copied().ok_or_else(|| missing(name))
-        }
-        fn boolean(&self, name: &str, t: f64) -> Result<bool, SettingsError> {
-            Ok(self.int(name, t)? != 0)
-        }
-        fn choice(&self, name: &str, t: f64) -> Result<usize, SettingsError> {
-            Ok(self.int(name, t)?.max(0) as usize)
         }
         fn string(&self, name: &str, _t: f64) -> Result<String, SettingsError> {
             self.strings.get(name).cloned().ok_or_else(|| missing(name))
