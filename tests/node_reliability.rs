@@ -11,61 +11,22 @@
 
 mod support;
 
-use faceswap_ofx::model::swap_model::SwapModel;
-use faceswap_ofx::model::swapnet::SwapNetConfig;
-use faceswap_ofx::pipeline::align::FaceTemplate;
 use ofx_host::{
     status, Bundle, Components, Context, Depth, FrameProvider, HostConfig, HostError, HostImage, Instance, MessageKind, RectI,
     RenderRequest, RenderResult, Value,
 };
 use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::{Barrier, Mutex, MutexGuard, OnceLock};
+use std::sync::{Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 // ---- Loading, models, frames
 
-/// The bundle under this file's lock; the library unloads before the lock is released (field order).
-struct Loaded {
-    bundle: Bundle,
-    _turn: MutexGuard<'static, ()>,
-}
+use support::{load, load_with, turn};
 
-impl std::ops::Deref for Loaded {
-    type Target = Bundle;
-    fn deref(&self) -> &Bundle {
-        &self.bundle
-    }
-}
-
-/// One load of the plug-in at a time: its suites are process globals, as in every OFX plug-in.
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn load_with(config: HostConfig) -> Loaded {
-    let turn = turn();
-    Loaded { bundle: Bundle::load_with(support::bundle_path(), config, None).expect("bundle loads"), _turn: turn }
-}
-
-fn load() -> Loaded {
-    load_with(HostConfig::default())
-}
-
-/// A tiny, untrained swap model with these identities, saved as the CLI saves models.
+/// A tiny model with these identities, as a parameter value.
 fn tiny_model(dir: &Path, file: &str, identities: &[&str]) -> String {
-    let config = SwapNetConfig::new(32, identities.len()).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
-    let model = SwapModel {
-        net: config.init(&faceswap_ofx::device::cpu()),
-        config,
-        identities: identities.iter().map(|s| s.to_string()).collect(),
-        template: FaceTemplate::default(),
-        training: serde_json::json!({}),
-    };
-    let path = dir.join(file);
-    model.save(&path).unwrap();
-    path.display().to_string()
+    support::tiny_model(dir, file, identities).display().to_string()
 }
 
 /// The face in astronaut.png (OFX pixel coordinates, y up).

@@ -4,23 +4,10 @@
 
 mod support;
 
-use faceswap_ofx::model::swap_model::SwapModel;
-use faceswap_ofx::model::swapnet::SwapNetConfig;
-use faceswap_ofx::pipeline::align::FaceTemplate;
 use ofx_host::{Components, Context, Depth, HostImage, Interpolation, RenderRequest, Value};
 
 fn tiny_model(dir: &std::path::Path) -> String {
-    let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
-    let model = SwapModel {
-        net: config.init(&faceswap_ofx::device::cpu()),
-        config,
-        identities: vec!["first".into(), "second".into()],
-        template: FaceTemplate::default(),
-        training: serde_json::json!({}),
-    };
-    let path = dir.join("tiny.safetensors");
-    model.save(&path).unwrap();
-    path.display().to_string()
+    support::tiny_model(dir, "tiny.safetensors", &["first", "second"]).display().to_string()
 }
 
 fn source() -> HostImage {

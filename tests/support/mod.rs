@@ -1,7 +1,7 @@
 //! Shared by the integration tests: the plug-in bundle built from this build's library, and real frames.
 #![allow(dead_code)] // each test binary uses a different part
 
-use ofx_host::{Bundle, Components, Depth, HostImage, RectI};
+use ofx_host::{Bundle, Components, Depth, HostConfig, HostImage, RectI};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -34,11 +34,38 @@ impl std::ops::Deref for Loaded {
     }
 }
 
-pub fn load() -> Loaded {
+/// This test binary's turn at the plug-in (for tests that load it by hand, e.g. several times in a row).
+pub fn turn() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     // A failed test poisons the lock; the next test may still run.
-    let turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    Loaded { bundle: Bundle::load(bundle_path()).expect("bundle loads"), _turn: turn }
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub fn load() -> Loaded {
+    load_with(HostConfig::default())
+}
+
+/// Loads the bundle into a host configured as given (withheld suites, planes, lax components...).
+pub fn load_with(config: HostConfig) -> Loaded {
+    let turn = turn();
+    Loaded { bundle: Bundle::load_with(bundle_path(), config, None).expect("bundle loads"), _turn: turn }
+}
+
+/// A tiny, untrained swap model (32 px, a few thousand weights) with these identities, saved as `file` in
+/// `dir` the way the CLI saves models: the node's mechanics are tested with it, not likeness.
+pub fn tiny_model(dir: &Path, file: &str, identities: &[&str]) -> PathBuf {
+    use faceswap_ofx::model::{swap_model::SwapModel, swapnet::SwapNetConfig};
+    let config = SwapNetConfig::new(32, identities.len()).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+    let model = SwapModel {
+        net: config.init(&faceswap_ofx::device::cpu()),
+        config,
+        identities: identities.iter().map(|s| s.to_string()).collect(),
+        template: faceswap_ofx::pipeline::align::FaceTemplate::default(),
+        training: serde_json::json!({}),
+    };
+    let path = dir.join(file);
+    model.save(&path).expect("save the tiny model");
+    path
 }
 
 /// astronaut.png as a host image: a real face, from the shared footage.
