@@ -3,7 +3,9 @@
 //! `out = source + (swap − source) × mask × blend` on the colour channels. Where the mask is exactly zero the
 //! source pixel is copied untouched, so everything outside the face stays bit-identical to the plate.
 
-use super::frame::{Frame, Mask};
+use super::frame::{Frame, Patch};
+#[cfg(test)]
+use super::frame::{Mask, Rect};
 
 /// What the node's main output shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,48 +28,69 @@ pub struct CompositeSettings {
     pub mask_in_alpha: bool,
 }
 
-/// Mixes `swap` into `source` through `mask`. All three must have the same size. Rows run in parallel; each
-/// pixel depends only on its own inputs, so the result is the same whatever the thread count.
-pub fn composite(source: &Frame, swap: &Frame, mask: &Mask, settings: &CompositeSettings) -> Frame {
+/// Mixes the patch into `source`. Outside `patch.rect` the mask is zero and the swap is the source, so those
+/// pixels are only touched when the mode changes them (alpha from the mask, mask or face outputs). Rows run in
+/// parallel; each pixel depends only on its own inputs, so the result is the same whatever the thread count.
+pub fn composite(source: &Frame, patch: &Patch, settings: &CompositeSettings) -> Frame {
     use rayon::prelude::*;
     let mut out = source.clone();
     let blend = settings.blend.clamp(0.0, 1.0);
-    let row = source.width() * 4;
-    if row == 0 {
+    let (width, rect) = (source.width(), patch.rect);
+    if width == 0 {
         return out;
     }
-    let (src, sw, mk) = (source.data(), swap.data(), mask.data());
-    out.data_mut().par_chunks_mut(row).enumerate().for_each(|(y, dst)| {
-        let base = y * source.width();
+    // Composite without the mask in alpha leaves everything outside the patch as the source's bits.
+    let outside_unchanged = settings.mode == OutputMode::Composite && !settings.mask_in_alpha;
+    let src = source.data();
+    out.data_mut().par_chunks_mut(width * 4).enumerate().for_each(|(y, dst)| {
+        let inside_row = y >= rect.y0 && y < rect.y1;
+        if !inside_row && outside_unchanged {
+            return;
+        }
+        let row = &src[y * width * 4..(y + 1) * width * 4];
         for (x, px) in dst.chunks_exact_mut(4).enumerate() {
-            let i = base + x;
-            let m = mk[i];
-            let (s, w) = (&src[i * 4..i * 4 + 4], &sw[i * 4..i * 4 + 4]);
-            match settings.mode {
-                OutputMode::Composite => {
-                    let k = m * blend;
-                    if k > 0.0 {
-                        for c in 0..3 {
-                            px[c] = s[c] + (w[c] - s[c]) * k;
-                        }
-                    }
-                    if settings.mask_in_alpha {
-                        px[3] = m;
-                    }
-                }
-                OutputMode::SwappedFace => {
-                    for c in 0..3 {
-                        px[c] = w[c] * m;
-                    }
-                    px[3] = m;
-                }
-                OutputMode::MaskOnly => {
-                    px.copy_from_slice(&[m, m, m, m]);
-                }
+            let s = &row[x * 4..x * 4 + 4];
+            if inside_row && x >= rect.x0 && x < rect.x1 {
+                let (px_x, px_y) = (x - rect.x0, y - rect.y0);
+                let i = px_y * rect.width() + px_x;
+                mix(px, s, &patch.rgb.data()[i * 4..i * 4 + 4], patch.mask.data()[i], blend, settings.mode, settings.mask_in_alpha);
+            } else if !outside_unchanged {
+                mix(px, s, s, 0.0, blend, settings.mode, settings.mask_in_alpha);
             }
         }
     });
     out
+}
+
+/// One output pixel from the source pixel `s`, the swapped pixel `w` and the mask value `m`.
+fn mix(px: &mut [f32], s: &[f32], w: &[f32], m: f32, blend: f32, mode: OutputMode, mask_in_alpha: bool) {
+    match mode {
+        OutputMode::Composite => {
+            let k = m * blend;
+            if k > 0.0 {
+                for c in 0..3 {
+                    px[c] = s[c] + (w[c] - s[c]) * k;
+                }
+            }
+            if mask_in_alpha {
+                px[3] = m;
+            }
+        }
+        OutputMode::SwappedFace => {
+            if m > 0.0 {
+                for c in 0..3 {
+                    px[c] = w[c] * m;
+                }
+            } else {
+                // Not `w * 0`: a NaN or infinite plate pixel outside the face must not leak into the face output.
+                px[..3].fill(0.0);
+            }
+            px[3] = m;
+        }
+        OutputMode::MaskOnly => {
+            px.copy_from_slice(&[m, m, m, m]);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -79,6 +102,12 @@ mod tests {
         let swap = Frame::filled(2, 1, [1.0, 0.0, 0.5, 1.0]);
         let mask = Mask::from_values(2, 1, vec![0.0, 0.5]).unwrap();
         (source, swap, mask)
+    }
+
+    /// A patch covering the whole frame.
+    fn composite(source: &Frame, swap: &Frame, mask: &Mask, s: &CompositeSettings) -> Frame {
+        let rect = Rect { x0: 0, y0: 0, x1: source.width(), y1: source.height() };
+        super::composite(source, &Patch { rect, rgb: swap.clone(), mask: mask.clone() }, s)
     }
 
     #[test]
@@ -133,6 +162,29 @@ mod tests {
                 let (a, b, m) = (source.pixel(x, y), swap.pixel(x, y), mask.get(x, y));
                 let want: Vec<f32> = (0..3).map(|c| if m == 0.0 { a[c] } else { a[c] + (b[c] - a[c]) * (m * 0.75) }).chain([m]).collect();
                 assert_eq!(out.pixel(x, y).to_vec(), want, "pixel {x},{y}");
+            }
+        }
+    }
+
+    /// A patch over part of the frame gives what the same patch spread over the whole frame (source pixels and
+    /// a zero mask around it) gives, in every mode.
+    #[test]
+    fn a_patch_equals_the_same_change_over_the_whole_frame() {
+        let (w, h) = (11, 9);
+        let v = |i: usize, k: usize| ((i * 7 + k * 13) % 101) as f32 / 100.0;
+        let source = Frame::from_rgba(w, h, (0..w * h * 4).map(|i| v(i, 1)).collect()).unwrap();
+        let mut patch = Patch::of_source(&source, Rect { x0: 3, y0: 2, x1: 8, y1: 6 });
+        for (i, m) in patch.mask.data_mut().iter_mut().enumerate() {
+            *m = if i % 4 == 0 { 0.0 } else { v(i, 3) };
+        }
+        for (i, c) in patch.rgb.data_mut().iter_mut().enumerate() {
+            *c = v(i, 2);
+        }
+        let whole = patch.widened(&source, Rect { x0: 0, y0: 0, x1: w, y1: h });
+        for mode in [OutputMode::Composite, OutputMode::SwappedFace, OutputMode::MaskOnly] {
+            for mask_in_alpha in [false, true] {
+                let s = CompositeSettings { mode, blend: 0.6, mask_in_alpha };
+                assert_eq!(super::composite(&source, &patch, &s), super::composite(&source, &whole, &s), "{mode:?} {mask_in_alpha}");
             }
         }
     }

@@ -131,6 +131,105 @@ impl Mask {
     }
 }
 
+/// A rectangle of pixels `[x0, x1) × [y0, y1)`, in frame pixels, y down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Rect {
+    pub x0: usize,
+    pub y0: usize,
+    pub x1: usize,
+    pub y1: usize,
+}
+
+impl Rect {
+    pub fn width(&self) -> usize {
+        self.x1.saturating_sub(self.x0)
+    }
+
+    pub fn height(&self) -> usize {
+        self.y1.saturating_sub(self.y0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.width() == 0 || self.height() == 0
+    }
+
+    /// The smallest rectangle holding both (an empty one adds nothing).
+    pub fn union(self, other: Rect) -> Rect {
+        match (self.is_empty(), other.is_empty()) {
+            (true, _) => other,
+            (_, true) => self,
+            _ => Rect { x0: self.x0.min(other.x0), y0: self.y0.min(other.y0), x1: self.x1.max(other.x1), y1: self.y1.max(other.y1) },
+        }
+    }
+
+    /// Grown by `by` pixels on every side, clipped to a `width` × `height` frame.
+    pub fn grown(self, by: usize, width: usize, height: usize) -> Rect {
+        if self.is_empty() {
+            return self;
+        }
+        Rect {
+            x0: self.x0.saturating_sub(by),
+            y0: self.y0.saturating_sub(by),
+            x1: self.x1.saturating_add(by).min(width),
+            y1: self.y1.saturating_add(by).min(height),
+        }
+    }
+
+    pub fn contains(&self, x: usize, y: usize) -> bool {
+        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
+    }
+}
+
+/// What a swap changes in a frame: new colours and a mask over one rectangle. Outside it the frame is the source
+/// and the mask is zero, so the stages after the swap network cost what the faces cover, not what the plate
+/// measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    pub rect: Rect,
+    /// `rect`-sized; where the mask is zero these are the source's pixels.
+    pub rgb: Frame,
+    /// `rect`-sized.
+    pub mask: Mask,
+}
+
+impl Patch {
+    /// The source's pixels over `rect` (clipped to the frame) with an empty mask.
+    pub fn of_source(source: &Frame, rect: Rect) -> Patch {
+        let rect = Rect { x1: rect.x1.min(source.width()), y1: rect.y1.min(source.height()), ..rect };
+        let (w, h) = (rect.width(), rect.height());
+        let mut data = Vec::with_capacity(w * h * 4);
+        for y in rect.y0..rect.y0 + h {
+            data.extend_from_slice(&source.row(y)[rect.x0 * 4..(rect.x0 + w) * 4]);
+        }
+        Patch { rect, rgb: Frame { width: w, height: h, data }, mask: Mask::empty(w, h) }
+    }
+
+    /// This patch over the larger `rect` (clipped to the frame): the source's pixels and a zero mask fill the
+    /// added border. `rect` must hold `self.rect`.
+    pub fn widened(&self, source: &Frame, rect: Rect) -> Patch {
+        let mut out = Patch::of_source(source, rect);
+        let (dx, dy) = (self.rect.x0 - out.rect.x0, self.rect.y0 - out.rect.y0);
+        let w = self.rect.width();
+        for y in 0..self.rect.height() {
+            let ow = out.rect.width();
+            out.rgb.data[((y + dy) * ow + dx) * 4..((y + dy) * ow + dx + w) * 4].copy_from_slice(self.rgb.row(y));
+            out.mask.data[(y + dy) * ow + dx..(y + dy) * ow + dx + w].copy_from_slice(&self.mask.data[y * w..(y + 1) * w]);
+        }
+        out
+    }
+
+    /// The mask over the whole `width` × `height` frame.
+    pub fn frame_mask(&self, width: usize, height: usize) -> Mask {
+        let mut out = Mask::empty(width, height);
+        let w = self.rect.width();
+        for y in 0..self.rect.height() {
+            let at = (self.rect.y0 + y) * width + self.rect.x0;
+            out.data[at..at + w].copy_from_slice(&self.mask.data[y * w..(y + 1) * w]);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +256,33 @@ mod tests {
         assert_eq!(a.data(), &[0.5, 0.9]);
         assert!(!a.is_empty());
         assert!(Mask::empty(4, 4).is_empty());
+    }
+
+    #[test]
+    fn rect_union_and_growth_clip_to_the_frame() {
+        let a = Rect { x0: 2, y0: 3, x1: 5, y1: 6 };
+        assert_eq!(a.union(Rect::default()), a);
+        assert_eq!(Rect::default().union(a), a);
+        assert_eq!(a.union(Rect { x0: 4, y0: 1, x1: 9, y1: 4 }), Rect { x0: 2, y0: 1, x1: 9, y1: 6 });
+        assert_eq!(a.grown(3, 7, 100), Rect { x0: 0, y0: 0, x1: 7, y1: 9 });
+        assert!(a.contains(2, 3) && !a.contains(5, 3) && !a.contains(2, 6));
+    }
+
+    #[test]
+    fn patch_widens_with_source_pixels_and_lands_in_its_place() {
+        let v = |i: usize| i as f32 / 100.0;
+        let source = Frame::from_rgba(6, 5, (0..120).map(v).collect()).unwrap();
+        let mut p = Patch::of_source(&source, Rect { x0: 2, y0: 1, x1: 4, y1: 3 });
+        assert_eq!(p.rgb.pixel(0, 0), source.pixel(2, 1));
+        p.rgb.set_pixel(1, 1, [9.0; 4]);
+        p.mask.set(1, 1, 0.5);
+        let wide = p.widened(&source, Rect { x0: 1, y0: 0, x1: 6, y1: 5 });
+        assert_eq!(wide.rgb.pixel(2, 2), [9.0; 4]);
+        assert_eq!(wide.rgb.pixel(0, 0), source.pixel(1, 0));
+        assert_eq!(wide.mask.get(2, 2), 0.5);
+        assert_eq!(wide.mask.data().iter().filter(|&&m| m > 0.0).count(), 1);
+        let full = wide.frame_mask(6, 5);
+        assert_eq!(full.get(3, 2), 0.5);
+        assert_eq!(full.data().iter().filter(|&&m| m > 0.0).count(), 1);
     }
 }

@@ -11,6 +11,7 @@ pub mod composite;
 pub mod detect;
 pub mod frame;
 pub mod mask_ops;
+pub mod recent;
 pub mod resample;
 pub mod run;
 pub mod smooth;

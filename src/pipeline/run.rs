@@ -7,7 +7,7 @@
 use super::align::{self, Alignment};
 use super::analysis::{self, Face};
 use super::composite::{self, CompositeSettings};
-use super::frame::{Frame, Mask};
+use super::frame::{Frame, Mask, Patch, Rect};
 use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
 use crate::device::Gpu;
 use crate::model::cache;
@@ -143,7 +143,8 @@ struct Attempt {
 }
 
 /// Why the GPU-side stages stopped: the device, or this frame (a bad model, invalid network output).
-enum Failure {
+#[derive(Debug)]
+pub enum Failure {
     Device(String),
     Frame(String),
 }
@@ -173,7 +174,7 @@ fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &
         return done(passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1)));
     }
     let analyse = |frame: &Frame| {
-        analysis::analyse(&nets, frame, req.detection_threshold).map_err(|e| match e {
+        super::recent::analyse(&nets, frame, req.detection_threshold).map(|faces| faces.as_ref().clone()).map_err(|e| match e {
             analysis::AnalysisError::Readback(_) => Failure::Device(e.to_string()),
         })
     };
@@ -201,12 +202,12 @@ fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &
     if let Some(gpu) = gpu {
         gpu.fire_injected_fault();
     }
-    let (swap, raw_mask) = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
+    let patch = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
         Ok(r) => r,
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
-    done(finish(source, &swap, &raw_mask, req))
+    done(finish(source, &patch, req))
 }
 
 /// Applies the face selection: largest, all, or the one nearest a point.
@@ -231,15 +232,17 @@ fn select(mut faces: Vec<Face>, how: FaceSelection) -> Vec<Face> {
     }
 }
 
-/// Swaps every face: returns the frame with swapped faces pasted in (unmasked) and the raw mask (max over faces).
-fn swap_faces(
+/// Swaps every face (warp into the model's crop, network, colour transfer, warp back; public for the per-stage
+/// benches): returns the swapped faces pasted over the source (unmasked) and the raw mask (max over
+/// faces), over the rectangle the faces' crops cover.
+pub fn swap_faces(
     source: &Frame,
     faces: &[Face],
     model: &SwapModel,
     identity: usize,
     transfer: ColourTransfer,
     device: &Device,
-) -> Result<(Frame, Mask), Failure> {
+) -> Result<Patch, Failure> {
     let res = model.config.resolution;
     let plane = res * res;
     let alignments: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &model.template, res)).collect();
@@ -263,8 +266,8 @@ fn swap_faces(
     if rgb.iter().chain(&masks).any(|v| !v.is_finite()) {
         return Err(Failure::Frame("the model produced invalid values (NaN or infinity): the model file may be damaged".into()));
     }
-    let mut swapped = source.clone();
-    let mut total = Mask::empty(source.width(), source.height());
+    let rect = alignments.iter().fold(Rect::default(), |r, a| r.union(crop_bounds(a, source.width(), source.height())));
+    let mut patch = Patch::of_source(source, rect);
     for (k, (face, a)) in faces.iter().zip(&alignments).enumerate() {
         let mut face_rgb: Vec<f32> = (0..plane).flat_map(|i| (0..3).map(move |c| (c, i))).map(|(c, i)| rgb[k * 3 * plane + c * plane + i]).collect();
         let hull = align::hull_mask_crop(&face.landmarks, a);
@@ -272,21 +275,28 @@ fn swap_faces(
         // The network's mask, limited to the landmark hull grown a little (the hull hugs the jaw tightly).
         let grown = mask_ops::feather(&mask_ops::erode(&hull, -(res as f32) * 0.03), res as f32 * 0.02);
         let face_mask: Vec<f32> = (0..plane).map(|i| masks[k * plane + i] * grown.data()[i]).collect();
-        paste(&mut swapped, &mut total, &face_rgb, &face_mask, a);
+        paste(&mut patch, &face_rgb, &face_mask, a);
     }
-    Ok((swapped, total))
+    Ok(patch)
 }
 
-/// Warps a crop (RGB and mask) back into the frame over the face's bounding region, bilinearly.
-fn paste(frame: &mut Frame, mask: &mut Mask, rgb: &[f32], crop_mask: &[f32], a: &Alignment) {
-    let n = a.size;
-    // The crop's corners in the frame bound the pixels to visit.
-    let corners = [(0.0, 0.0), (n as f32, 0.0), (0.0, n as f32), (n as f32, n as f32)].map(|(u, v)| a.crop_to_frame.apply(u, v));
+/// The frame pixels a crop's square covers (its corners' bounding box), clipped to the frame.
+fn crop_bounds(a: &Alignment, width: usize, height: usize) -> Rect {
+    let n = a.size as f32;
+    let corners = [(0.0, 0.0), (n, 0.0), (0.0, n), (n, n)].map(|(u, v)| a.crop_to_frame.apply(u, v));
     let (x0, x1) = corners.iter().fold((f32::MAX, f32::MIN), |(lo, hi), c| (lo.min(c.0), hi.max(c.0)));
     let (y0, y1) = corners.iter().fold((f32::MAX, f32::MIN), |(lo, hi), c| (lo.min(c.1), hi.max(c.1)));
     let clampi = |v: f32, hi: usize| (v.max(0.0) as usize).min(hi);
-    for y in clampi(y0.floor(), frame.height())..clampi(y1.ceil(), frame.height()) {
-        for x in clampi(x0.floor(), frame.width())..clampi(x1.ceil(), frame.width()) {
+    Rect { x0: clampi(x0.floor(), width), y0: clampi(y0.floor(), height), x1: clampi(x1.ceil(), width), y1: clampi(y1.ceil(), height) }
+}
+
+/// Warps a crop (RGB and mask) back into the patch over the face's bounding region, bilinearly.
+fn paste(patch: &mut Patch, rgb: &[f32], crop_mask: &[f32], a: &Alignment) {
+    let n = a.size;
+    let (ox, oy) = (patch.rect.x0, patch.rect.y0);
+    let b = crop_bounds(a, patch.rect.x1, patch.rect.y1);
+    for y in b.y0.max(oy)..b.y1 {
+        for x in b.x0.max(ox)..b.x1 {
             let (u, v) = a.frame_to_crop.apply(x as f32 + 0.5, y as f32 + 0.5);
             if !(u >= 0.0 && v >= 0.0 && u < n as f32 && v < n as f32) {
                 continue;
@@ -301,24 +311,40 @@ fn paste(frame: &mut Frame, mask: &mut Mask, rgb: &[f32], crop_mask: &[f32], a: 
                 top + (bottom - top) * tv
             };
             let m = lerp(&|uu, vv| crop_mask[vv * n + uu]);
-            if m <= mask.get(x, y) {
+            let (px_x, px_y) = (x - ox, y - oy);
+            if m <= patch.mask.get(px_x, px_y) {
                 continue;
             }
-            let mut px = frame.pixel(x, y);
+            let mut px = patch.rgb.pixel(px_x, px_y);
             for c in 0..3 {
                 px[c] = lerp(&|uu, vv| rgb[(vv * n + uu) * 3 + c]);
             }
-            frame.set_pixel(x, y, px);
-            mask.set(x, y, m);
+            patch.rgb.set_pixel(px_x, px_y, px);
+            patch.mask.set(px_x, px_y, m);
         }
     }
 }
 
-/// Shapes a raw face mask (erode, then feather) and mixes the swap in.
-pub fn finish(source: &Frame, swap: &Frame, raw_mask: &Mask, req: &Request) -> Outcome {
-    let mask = mask_ops::feather(&mask_ops::erode(raw_mask, req.mask_erode), req.mask_feather);
-    let image = composite::composite(source, swap, &mask, &req.composite);
-    Outcome { image, mask, passthrough: None, note: None }
+/// Shapes the raw face mask (erode, then feather) and mixes the swap in.
+///
+/// Both mask operations run over the patch grown by their reach only: beyond it the raw mask is zero and stays
+/// zero, and the zero border makes the result bit-identical to shaping the whole frame's mask (tested).
+pub fn finish(source: &Frame, patch: &Patch, req: &Request) -> Outcome {
+    let (w, h) = (source.width(), source.height());
+    let mut shaped = patch.widened(source, patch.rect.grown(mask_reach(req.mask_erode, req.mask_feather), w, h));
+    shaped.mask = mask_ops::feather(&mask_ops::erode(&shaped.mask, req.mask_erode), req.mask_feather);
+    let image = composite::composite(source, &shaped, &req.composite);
+    Outcome { image, mask: shaped.frame_mask(w, h), passthrough: None, note: None }
+}
+
+/// How far (in pixels) erode-or-grow by `erode` and then feathering by `feather` can move a mask value, plus
+/// one pixel of zeros: erosion zeroes pixels within its radius of the edge it is given, and the box blur
+/// clamps its edge samples, so a zero ring at least this wide keeps the patch's edge from mattering.
+fn mask_reach(erode: f32, feather: f32) -> usize {
+    let whole = |r: f32| if r.is_finite() { r.abs().ceil() as usize } else { 0 };
+    // Each of feather's three box passes reaches its half-width plus the fractional tap.
+    let blur = if feather.is_finite() && feather > 0.0 { 3 * (whole((feather / 3.0).max(0.5)) + 1) } else { 0 };
+    whole(erode).saturating_add(1).saturating_add(blur).saturating_add(1)
 }
 
 #[cfg(test)]
@@ -378,6 +404,39 @@ mod tests {
         assert_eq!(again.image, out.image);
         // Blend 0 is the source exactly.
         assert_eq!(run(&src, &[], &request(path, 0.0)).image, src);
+    }
+
+    /// Shaping the mask over the patch and its reach gives the bits shaping the whole frame's mask gives, for
+    /// eroding and growing, whole and fractional radii, and patches against the frame's edges.
+    #[test]
+    fn mask_shaping_over_the_patch_matches_the_whole_frame() {
+        let (w, h) = (90, 70);
+        let v = |i: usize, k: usize| ((i * 31 + k * 17) % 97) as f32 / 96.0;
+        let source = Frame::from_rgba(w, h, (0..w * h * 4).map(|i| v(i, 1)).collect()).unwrap();
+        let rects = [Rect { x0: 30, y0: 25, x1: 52, y1: 44 }, Rect { x0: 0, y0: 50, x1: 20, y1: 70 }, Rect { x0: 75, y0: 0, x1: 90, y1: 12 }];
+        for rect in rects {
+            let mut patch = Patch::of_source(&source, rect);
+            let (pw, ph) = (rect.width(), rect.height());
+            for y in 0..ph {
+                for x in 0..pw {
+                    // A soft blob: zero at the patch's border, like a pasted face mask.
+                    let (dx, dy) = (x as f32 / pw as f32 - 0.5, y as f32 / ph as f32 - 0.5);
+                    patch.mask.set(x, y, (1.0 - 3.0 * (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0));
+                    patch.rgb.set_pixel(x, y, [v(x, y), v(y, x), 0.5, 1.0]);
+                }
+            }
+            let whole = patch.widened(&source, Rect { x0: 0, y0: 0, x1: w, y1: h });
+            for (erode, feather) in [(2.0, 8.0), (-3.5, 4.2), (0.0, 0.0), (1.5, 0.0), (0.0, 30.0), (-12.0, 2.0)] {
+                let mut req = request(PathBuf::new(), 0.8);
+                (req.mask_erode, req.mask_feather) = (erode, feather);
+                req.composite.mask_in_alpha = true;
+                let got = finish(&source, &patch, &req);
+                let mask = mask_ops::feather(&mask_ops::erode(&whole.mask, erode), feather);
+                let want = composite::composite(&source, &Patch { mask: mask.clone(), ..whole.clone() }, &req.composite);
+                assert_eq!(got.mask, mask, "mask, {rect:?} erode {erode} feather {feather}");
+                assert_eq!(got.image, want, "image, {rect:?} erode {erode} feather {feather}");
+            }
+        }
     }
 
     #[test]
