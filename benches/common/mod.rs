@@ -37,10 +37,16 @@ pub fn tears_of_steel_1080p() -> Frame {
 
 /// The same frame scaled to `w × h`.
 pub fn tears_of_steel_at(w: u32, h: u32) -> Frame {
+    tears_of_steel_frame(FRAME, w as usize, h as usize)
+}
+
+/// Frame `number` (from 1) of the excerpt scaled to `w × h` (Catmull-Rom).
+pub fn tears_of_steel_frame(number: usize, w: usize, h: usize) -> Frame {
+    let (w, h) = (w as u32, h as u32);
     let clip = faceswap_ofx::footage::require("tears_of_steel/clip_01_tears_of_steel.mp4");
     let dir = tempfile::tempdir().expect("temporary folder");
     let png = dir.path().join("frame.png");
-    decode_frame(&clip, FRAME, &png);
+    decode_frame(&clip, number, &png);
     let small = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).to_rgba32f();
     let big = image::imageops::resize(&small, w, h, image::imageops::FilterType::CatmullRom);
     Frame::from_rgba(w as usize, h as usize, big.into_raw()).expect("frame size")
