@@ -13,7 +13,8 @@
 //! - `colour`: Reinhard Lab transfer on every face's crop (inside `swap` too; shown alone).
 //! - `swap`: warp in, the swap network on all faces in one batch, colour transfer, warp back into the patch
 //!   (`run::swap_faces`).
-//! - `composite`: mask erode 2 + feather 8 and the composite (`run::finish`, the node's defaults).
+//! - `composite`: mask erode 2 + feather 8 and the composite (`run::finish`, the node's defaults): the mask
+//!   operations run over each face's patch, the composite copies the whole frame.
 //! - `frame`: `run::run`, everything above, temporal smoothing off.
 //!
 //! `sequence_1080p/smoothing_{0,2}`: frames 71–78 of the excerpt at 1080p rendered in order, each with its
@@ -135,6 +136,8 @@ fn stages(c: &mut Criterion) {
             g.bench_function("composite", |b| b.iter(|| black_box(finish(black_box(&frame), &swapped, &req))));
             g.bench_function("frame", |b| {
                 b.iter(|| {
+                    // Each frame is a new one, as in a shot: no analysis from the previous iteration.
+                    recent::forget_all();
                     let out = run(black_box(&frame), &[], &req);
                     assert!(out.passthrough.is_none());
                     black_box(out)

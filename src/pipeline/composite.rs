@@ -28,37 +28,41 @@ pub struct CompositeSettings {
     pub mask_in_alpha: bool,
 }
 
-/// Mixes the patch into `source`. Outside `patch.rect` the mask is zero and the swap is the source, so those
-/// pixels are only touched when the mode changes them (alpha from the mask, mask or face outputs). Rows run in
-/// parallel; each pixel depends only on its own inputs, so the result is the same whatever the thread count.
-pub fn composite(source: &Frame, patch: &Patch, settings: &CompositeSettings) -> Frame {
+/// Mixes the patches (which must not overlap) into `source`. Outside them the mask is zero and the swap is the
+/// source, so those pixels are only touched when the mode changes them (alpha from the mask, mask or face
+/// outputs). Rows run in parallel; each pixel depends only on its own inputs, so the result is the same
+/// whatever the thread count.
+pub fn composite(source: &Frame, patches: &[Patch], settings: &CompositeSettings) -> Frame {
     use rayon::prelude::*;
     let mut out = source.clone();
     let blend = settings.blend.clamp(0.0, 1.0);
-    let (width, rect) = (source.width(), patch.rect);
+    let width = source.width();
     if width == 0 {
         return out;
     }
-    // Composite without the mask in alpha leaves everything outside the patch as the source's bits.
-    let outside_unchanged = settings.mode == OutputMode::Composite && !settings.mask_in_alpha;
-    let src = source.data();
-    out.data_mut().par_chunks_mut(width * 4).enumerate().for_each(|(y, dst)| {
-        let inside_row = y >= rect.y0 && y < rect.y1;
-        if !inside_row && outside_unchanged {
-            return;
-        }
-        let row = &src[y * width * 4..(y + 1) * width * 4];
-        for (x, px) in dst.chunks_exact_mut(4).enumerate() {
-            let s = &row[x * 4..x * 4 + 4];
-            if inside_row && x >= rect.x0 && x < rect.x1 {
-                let (px_x, px_y) = (x - rect.x0, y - rect.y0);
-                let i = px_y * rect.width() + px_x;
-                mix(px, s, &patch.rgb.data()[i * 4..i * 4 + 4], patch.mask.data()[i], blend, settings.mode, settings.mask_in_alpha);
-            } else if !outside_unchanged {
-                mix(px, s, s, 0.0, blend, settings.mode, settings.mask_in_alpha);
+    let (mode, alpha) = (settings.mode, settings.mask_in_alpha);
+    // Composite without the mask in alpha leaves everything outside the patches as the source's bits.
+    if !(mode == OutputMode::Composite && !alpha) {
+        out.data_mut().par_chunks_mut(width * 4).for_each(|row| {
+            for px in row.chunks_exact_mut(4) {
+                let s = [px[0], px[1], px[2], px[3]];
+                mix(px, &s, &s, 0.0, blend, mode, alpha);
             }
-        }
-    });
+        });
+    }
+    let src = source.data();
+    for p in patches {
+        let r = p.rect;
+        let rows = &mut out.data_mut()[r.y0 * width * 4..r.y1 * width * 4];
+        rows.par_chunks_mut(width * 4).enumerate().for_each(|(py, row)| {
+            let y = r.y0 + py;
+            for px_x in 0..r.width() {
+                let (x, i) = (r.x0 + px_x, py * r.width() + px_x);
+                let s = &src[(y * width + x) * 4..(y * width + x) * 4 + 4];
+                mix(&mut row[x * 4..x * 4 + 4], s, &p.rgb.data()[i * 4..i * 4 + 4], p.mask.data()[i], blend, mode, alpha);
+            }
+        });
+    }
     out
 }
 
@@ -107,7 +111,7 @@ mod tests {
     /// A patch covering the whole frame.
     fn composite(source: &Frame, swap: &Frame, mask: &Mask, s: &CompositeSettings) -> Frame {
         let rect = Rect { x0: 0, y0: 0, x1: source.width(), y1: source.height() };
-        super::composite(source, &Patch { rect, rgb: swap.clone(), mask: mask.clone() }, s)
+        super::composite(source, &[Patch { rect, rgb: swap.clone(), mask: mask.clone() }], s)
     }
 
     #[test]
@@ -184,7 +188,7 @@ mod tests {
         for mode in [OutputMode::Composite, OutputMode::SwappedFace, OutputMode::MaskOnly] {
             for mask_in_alpha in [false, true] {
                 let s = CompositeSettings { mode, blend: 0.6, mask_in_alpha };
-                assert_eq!(super::composite(&source, &patch, &s), super::composite(&source, &whole, &s), "{mode:?} {mask_in_alpha}");
+                assert_eq!(super::composite(&source, &[patch.clone()], &s), super::composite(&source, &[whole.clone()], &s), "{mode:?} {mask_in_alpha}");
             }
         }
     }

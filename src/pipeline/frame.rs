@@ -178,6 +178,29 @@ impl Rect {
     pub fn contains(&self, x: usize, y: usize) -> bool {
         x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
     }
+
+    /// True when the two share at least one pixel.
+    pub fn overlaps(&self, other: &Rect) -> bool {
+        !self.is_empty() && !other.is_empty() && self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
+    }
+}
+
+/// Groups rectangles that overlap, directly or through others: each group's bounding rectangle and members (in
+/// input order). The groups' rectangles do not overlap each other.
+pub fn overlapping_groups(rects: &[Rect]) -> Vec<(Rect, Vec<usize>)> {
+    let mut groups: Vec<(Rect, Vec<usize>)> = Vec::new();
+    for (i, &r) in rects.iter().enumerate() {
+        let mut group = (r, vec![i]);
+        // Merging can make a group reach others it did not touch before: repeat until nothing overlaps.
+        while let Some(at) = groups.iter().position(|(g, _)| g.overlaps(&group.0)) {
+            let (g, members) = groups.swap_remove(at);
+            group.0 = group.0.union(g);
+            group.1.extend(members);
+        }
+        group.1.sort_unstable();
+        groups.push(group);
+    }
+    groups
 }
 
 /// What a swap changes in a frame: new colours and a mask over one rectangle. Outside it the frame is the source
@@ -218,13 +241,30 @@ impl Patch {
         out
     }
 
-    /// The mask over the whole `width` × `height` frame.
-    pub fn frame_mask(&self, width: usize, height: usize) -> Mask {
+    /// Lays `other` (inside `self.rect`) over this patch where its mask is higher: where two faces overlap,
+    /// the one with the stronger mask shows.
+    pub fn overlay(&mut self, other: &Patch) {
+        let (dx, dy) = (other.rect.x0 - self.rect.x0, other.rect.y0 - self.rect.y0);
+        for y in 0..other.rect.height() {
+            for x in 0..other.rect.width() {
+                let m = other.mask.get(x, y);
+                if m > self.mask.get(x + dx, y + dy) {
+                    self.mask.set(x + dx, y + dy, m);
+                    self.rgb.set_pixel(x + dx, y + dy, other.rgb.pixel(x, y));
+                }
+            }
+        }
+    }
+
+    /// The masks of `patches` (not overlapping) over the whole `width` × `height` frame.
+    pub fn frame_mask(patches: &[Patch], width: usize, height: usize) -> Mask {
         let mut out = Mask::empty(width, height);
-        let w = self.rect.width();
-        for y in 0..self.rect.height() {
-            let at = (self.rect.y0 + y) * width + self.rect.x0;
-            out.data[at..at + w].copy_from_slice(&self.mask.data[y * w..(y + 1) * w]);
+        for p in patches {
+            let w = p.rect.width();
+            for y in 0..p.rect.height() {
+                let at = (p.rect.y0 + y) * width + p.rect.x0;
+                out.data[at..at + w].copy_from_slice(&p.mask.data[y * w..(y + 1) * w]);
+            }
         }
         out
     }
@@ -269,6 +309,31 @@ mod tests {
     }
 
     #[test]
+    fn groups_join_rectangles_that_touch_through_others() {
+        let r = |x0, y0, x1, y1| Rect { x0, y0, x1, y1 };
+        // 0 and 2 only meet through 1, which comes last; 3 stands alone; 4 is empty.
+        let rects = [r(0, 0, 10, 10), r(30, 0, 40, 10), r(8, 5, 32, 8), r(0, 50, 5, 55), r(0, 0, 0, 0)];
+        let mut groups = overlapping_groups(&rects[..4]);
+        groups.sort_by_key(|g| g.1[0]);
+        assert_eq!(groups, vec![(r(0, 0, 40, 10), vec![0, 1, 2]), (r(0, 50, 5, 55), vec![3])]);
+        assert!(!r(0, 0, 10, 10).overlaps(&r(10, 0, 20, 10)), "edges that only touch do not overlap");
+        assert!(!rects[4].overlaps(&rects[0]));
+    }
+
+    #[test]
+    fn overlay_keeps_the_stronger_mask() {
+        let source = Frame::filled(4, 1, [0.0; 4]);
+        let mut a = Patch::of_source(&source, Rect { x0: 0, y0: 0, x1: 4, y1: 1 });
+        a.mask = Mask::from_values(4, 1, vec![0.0, 0.5, 0.5, 0.0]).unwrap();
+        let mut b = Patch::of_source(&source, Rect { x0: 1, y0: 0, x1: 3, y1: 1 });
+        b.mask = Mask::from_values(2, 1, vec![0.4, 0.6]).unwrap();
+        b.rgb = Frame::filled(2, 1, [1.0; 4]);
+        a.overlay(&b);
+        assert_eq!(a.mask.data(), &[0.0, 0.5, 0.6, 0.0]);
+        assert_eq!((a.rgb.pixel(1, 0), a.rgb.pixel(2, 0)), ([0.0; 4], [1.0; 4]));
+    }
+
+    #[test]
     fn patch_widens_with_source_pixels_and_lands_in_its_place() {
         let v = |i: usize| i as f32 / 100.0;
         let source = Frame::from_rgba(6, 5, (0..120).map(v).collect()).unwrap();
@@ -281,7 +346,7 @@ mod tests {
         assert_eq!(wide.rgb.pixel(0, 0), source.pixel(1, 0));
         assert_eq!(wide.mask.get(2, 2), 0.5);
         assert_eq!(wide.mask.data().iter().filter(|&&m| m > 0.0).count(), 1);
-        let full = wide.frame_mask(6, 5);
+        let full = Patch::frame_mask(std::slice::from_ref(&wide), 6, 5);
         assert_eq!(full.get(3, 2), 0.5);
         assert_eq!(full.data().iter().filter(|&&m| m > 0.0).count(), 1);
     }

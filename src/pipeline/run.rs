@@ -7,7 +7,7 @@
 use super::align::{self, Alignment};
 use super::analysis::{self, Face};
 use super::composite::{self, CompositeSettings};
-use super::frame::{Frame, Mask, Patch, Rect};
+use super::frame::{overlapping_groups, Frame, Mask, Patch, Rect};
 use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
 use crate::device::Gpu;
 use crate::model::cache;
@@ -202,12 +202,12 @@ fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &
     if let Some(gpu) = gpu {
         gpu.fire_injected_fault();
     }
-    let patch = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
+    let patches = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
         Ok(r) => r,
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
-    done(finish(source, &patch, req))
+    done(finish(source, &patches, req))
 }
 
 /// Applies the face selection: largest, all, or the one nearest a point.
@@ -234,7 +234,7 @@ fn select(mut faces: Vec<Face>, how: FaceSelection) -> Vec<Face> {
 
 /// Swaps every face (warp into the model's crop, network, colour transfer, warp back; public for the per-stage
 /// benches): returns the swapped faces pasted over the source (unmasked) and the raw mask (max over
-/// faces), over the rectangle the faces' crops cover.
+/// faces), as one patch per group of faces whose crops overlap.
 pub fn swap_faces(
     source: &Frame,
     faces: &[Face],
@@ -242,7 +242,7 @@ pub fn swap_faces(
     identity: usize,
     transfer: ColourTransfer,
     device: &Device,
-) -> Result<Patch, Failure> {
+) -> Result<Vec<Patch>, Failure> {
     let res = model.config.resolution;
     let plane = res * res;
     let alignments: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &model.template, res)).collect();
@@ -266,8 +266,9 @@ pub fn swap_faces(
     if rgb.iter().chain(&masks).any(|v| !v.is_finite()) {
         return Err(Failure::Frame("the model produced invalid values (NaN or infinity): the model file may be damaged".into()));
     }
-    let rect = alignments.iter().fold(Rect::default(), |r, a| r.union(crop_bounds(a, source.width(), source.height())));
-    let mut patch = Patch::of_source(source, rect);
+    let bounds: Vec<Rect> = alignments.iter().map(|a| crop_bounds(a, source.width(), source.height())).collect();
+    let groups = overlapping_groups(&bounds);
+    let mut patches: Vec<Patch> = groups.iter().map(|(rect, _)| Patch::of_source(source, *rect)).collect();
     for (k, (face, a)) in faces.iter().zip(&alignments).enumerate() {
         let mut face_rgb: Vec<f32> = (0..plane).flat_map(|i| (0..3).map(move |c| (c, i))).map(|(c, i)| rgb[k * 3 * plane + c * plane + i]).collect();
         let hull = align::hull_mask_crop(&face.landmarks, a);
@@ -275,9 +276,10 @@ pub fn swap_faces(
         // The network's mask, limited to the landmark hull grown a little (the hull hugs the jaw tightly).
         let grown = mask_ops::feather(&mask_ops::erode(&hull, -(res as f32) * 0.03), res as f32 * 0.02);
         let face_mask: Vec<f32> = (0..plane).map(|i| masks[k * plane + i] * grown.data()[i]).collect();
-        paste(&mut patch, &face_rgb, &face_mask, a);
+        let group = groups.iter().position(|(_, members)| members.contains(&k)).expect("every face is in a group");
+        paste(&mut patches[group], &face_rgb, &face_mask, a);
     }
-    Ok(patch)
+    Ok(patches)
 }
 
 /// The frame pixels a crop's square covers (its corners' bounding box), clipped to the frame.
@@ -327,14 +329,26 @@ fn paste(patch: &mut Patch, rgb: &[f32], crop_mask: &[f32], a: &Alignment) {
 
 /// Shapes the raw face mask (erode, then feather) and mixes the swap in.
 ///
-/// Both mask operations run over the patch grown by their reach only: beyond it the raw mask is zero and stays
-/// zero, and the zero border makes the result bit-identical to shaping the whole frame's mask (tested).
-pub fn finish(source: &Frame, patch: &Patch, req: &Request) -> Outcome {
+/// The mask operations run over each patch grown by their reach only: beyond it the raw mask is zero and stays
+/// zero, and the zero border makes the result bit-identical to shaping the whole frame's mask (tested). Patches
+/// whose grown rectangles overlap are merged first, since their shaped masks would interact.
+pub fn finish(source: &Frame, patches: &[Patch], req: &Request) -> Outcome {
     let (w, h) = (source.width(), source.height());
-    let mut shaped = patch.widened(source, patch.rect.grown(mask_reach(req.mask_erode, req.mask_feather), w, h));
-    shaped.mask = mask_ops::feather(&mask_ops::erode(&shaped.mask, req.mask_erode), req.mask_feather);
+    let reach = mask_reach(req.mask_erode, req.mask_feather);
+    let grown: Vec<Rect> = patches.iter().map(|p| p.rect.grown(reach, w, h)).collect();
+    let shaped: Vec<Patch> = overlapping_groups(&grown)
+        .into_iter()
+        .map(|(rect, members)| {
+            let mut merged = Patch::of_source(source, rect);
+            for i in members {
+                merged.overlay(&patches[i]);
+            }
+            merged.mask = mask_ops::feather(&mask_ops::erode(&merged.mask, req.mask_erode), req.mask_feather);
+            merged
+        })
+        .collect();
     let image = composite::composite(source, &shaped, &req.composite);
-    Outcome { image, mask: shaped.frame_mask(w, h), passthrough: None, note: None }
+    Outcome { image, mask: Patch::frame_mask(&shaped, w, h), passthrough: None, note: None }
 }
 
 /// How far (in pixels) erode-or-grow by `erode` and then feathering by `feather` can move a mask value, plus
@@ -406,35 +420,56 @@ mod tests {
         assert_eq!(run(&src, &[], &request(path, 0.0)).image, src);
     }
 
-    /// Shaping the mask over the patch and its reach gives the bits shaping the whole frame's mask gives, for
-    /// eroding and growing, whole and fractional radii, and patches against the frame's edges.
+    /// Shaping the mask over the patches and their reach gives the bits shaping the whole frame's mask gives,
+    /// for eroding and growing, whole and fractional radii, patches against the frame's edges, and patches
+    /// near enough to each other that their shaped masks meet.
     #[test]
-    fn mask_shaping_over_the_patch_matches_the_whole_frame() {
+    fn mask_shaping_over_the_patches_matches_the_whole_frame() {
         let (w, h) = (90, 70);
         let v = |i: usize, k: usize| ((i * 31 + k * 17) % 97) as f32 / 96.0;
         let source = Frame::from_rgba(w, h, (0..w * h * 4).map(|i| v(i, 1)).collect()).unwrap();
-        let rects = [Rect { x0: 30, y0: 25, x1: 52, y1: 44 }, Rect { x0: 0, y0: 50, x1: 20, y1: 70 }, Rect { x0: 75, y0: 0, x1: 90, y1: 12 }];
-        for rect in rects {
-            let mut patch = Patch::of_source(&source, rect);
-            let (pw, ph) = (rect.width(), rect.height());
-            for y in 0..ph {
-                for x in 0..pw {
-                    // A soft blob: zero at the patch's border, like a pasted face mask.
-                    let (dx, dy) = (x as f32 / pw as f32 - 0.5, y as f32 / ph as f32 - 0.5);
-                    patch.mask.set(x, y, (1.0 - 3.0 * (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0));
-                    patch.rgb.set_pixel(x, y, [v(x, y), v(y, x), 0.5, 1.0]);
-                }
+        let r = |x0, y0, x1, y1| Rect { x0, y0, x1, y1 };
+        let layouts = [
+            vec![r(30, 25, 52, 44)],
+            vec![r(0, 50, 20, 70)],
+            vec![r(75, 0, 90, 12)],
+            // Apart by 6 px: separate for small radii, merged for large ones.
+            vec![r(10, 10, 30, 30), r(36, 10, 56, 30)],
+            vec![r(0, 0, 20, 20), r(60, 40, 90, 70), r(20, 45, 40, 65)],
+        ];
+        for rects in layouts {
+            let patches: Vec<Patch> = rects
+                .iter()
+                .map(|&rect| {
+                    let mut patch = Patch::of_source(&source, rect);
+                    let (pw, ph) = (rect.width(), rect.height());
+                    for y in 0..ph {
+                        for x in 0..pw {
+                            // A soft blob: zero at the patch's border, like a pasted face mask.
+                            let (dx, dy) = (x as f32 / pw as f32 - 0.5, y as f32 / ph as f32 - 0.5);
+                            patch.mask.set(x, y, (1.0 - 3.0 * (dx * dx + dy * dy).sqrt()).clamp(0.0, 1.0));
+                            patch.rgb.set_pixel(x, y, [v(x, y), v(y, x), 0.5, 1.0]);
+                        }
+                    }
+                    patch
+                })
+                .collect();
+            let mut whole = Patch::of_source(&source, r(0, 0, w, h));
+            for p in &patches {
+                whole.overlay(p);
             }
-            let whole = patch.widened(&source, Rect { x0: 0, y0: 0, x1: w, y1: h });
             for (erode, feather) in [(2.0, 8.0), (-3.5, 4.2), (0.0, 0.0), (1.5, 0.0), (0.0, 30.0), (-12.0, 2.0)] {
                 let mut req = request(PathBuf::new(), 0.8);
                 (req.mask_erode, req.mask_feather) = (erode, feather);
-                req.composite.mask_in_alpha = true;
-                let got = finish(&source, &patch, &req);
-                let mask = mask_ops::feather(&mask_ops::erode(&whole.mask, erode), feather);
-                let want = composite::composite(&source, &Patch { mask: mask.clone(), ..whole.clone() }, &req.composite);
-                assert_eq!(got.mask, mask, "mask, {rect:?} erode {erode} feather {feather}");
-                assert_eq!(got.image, want, "image, {rect:?} erode {erode} feather {feather}");
+                for mode in [OutputMode::Composite, OutputMode::SwappedFace] {
+                    req.composite.mode = mode;
+                    req.composite.mask_in_alpha = true;
+                    let got = finish(&source, &patches, &req);
+                    let mask = mask_ops::feather(&mask_ops::erode(&whole.mask, erode), feather);
+                    let want = composite::composite(&source, &[Patch { mask: mask.clone(), ..whole.clone() }], &req.composite);
+                    assert_eq!(got.mask, mask, "mask, {rects:?} erode {erode} feather {feather}");
+                    assert_eq!(got.image, want, "image, {rects:?} erode {erode} feather {feather} {mode:?}");
+                }
             }
         }
     }
