@@ -86,13 +86,13 @@ fn device_lost_mid_render_falls_back_to_the_cpu_and_stays_off() {
     let req = request(model, DevicePreference::Gpu);
 
     gpu.inject_fault_for_tests(InjectedFault::DeviceLost);
-    let out = run::run_on_gpu(&source, &[], &req, &gpu);
+    let out = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);
     eprintln!("device lost: {:?}", out.note);
     assert_fell_back(&out, &reference, "device lost mid-render");
     assert!(gpu.fault().is_some(), "the lost device must be marked faulted");
 
     // The next render does not touch the device again.
-    let again = run::run_on_gpu(&source, &[], &req, &gpu);
+    let again = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);
     assert_fell_back(&again, &reference, "render after the loss");
     assert!(again.note.as_deref().unwrap_or("").contains("stays off until the host restarts"), "{:?}", again.note);
 }
@@ -107,13 +107,13 @@ fn uncaptured_gpu_error_mid_render_falls_back_to_the_cpu() {
     let req = request(model, DevicePreference::Gpu);
 
     // Control: a healthy device renders on the GPU, with no fallback and no message.
-    let healthy = run::run_on_gpu(&source, &[], &req, &gpu);
+    let healthy = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);
     assert!(healthy.passthrough.is_none(), "{:?}", healthy.passthrough);
     assert!(healthy.note.is_none(), "a healthy GPU render must not fall back: {:?}", healthy.note);
     assert!(gpu.fault().is_none());
 
     gpu.inject_fault_for_tests(InjectedFault::UncapturedError);
-    let out = run::run_on_gpu(&source, &[], &req, &gpu);
+    let out = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);
     eprintln!("uncaptured error: {:?}", out.note);
     assert_fell_back(&out, &reference, "uncaptured error mid-render");
     let fault = gpu.fault().expect("the device must be marked faulted").to_owned();

@@ -18,6 +18,7 @@ use faceswap_ofx::node::settings::Settings;
 use faceswap_ofx::pipeline::frame::{Frame, Mask};
 use faceswap_ofx::pipeline::run::{self, Severity};
 use ofx_host::{Components, Depth, HostImage, RectI, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -406,12 +407,25 @@ fn apply_frame(job: &Job, item: &Item, clip: &BTreeMap<u64, PathBuf>, cache: &mu
         write(&writer.output(item), &source_img.convert(writer.components, writer.depth), false)?;
         return Ok(Done::Identity);
     }
-    let mut neighbours = Vec::new();
-    for offset in (-(window as i64)..=window as i64).filter(|o| *o != 0) {
-        let Some((n, path)) = u64::try_from(item.number as i64 + offset).ok().and_then(|n| clip.get_key_value(&n)) else { continue };
-        neighbours.push((offset as i32, cache.get(*n, path)?.1.clone()));
+    // Neighbours one at a time, as the node fetches them; a frame that cannot be read stops the run.
+    let mut fetch_failure = None;
+    let outcome = run::run_fetching(
+        &source,
+        &mut |offset| {
+            let (n, path) = u64::try_from(item.number as i64 + offset as i64).ok().and_then(|n| clip.get_key_value(&n))?;
+            match cache.get(*n, path) {
+                Ok((_, frame)) => Some(Cow::Owned(frame.clone())),
+                Err(e) => {
+                    fetch_failure.get_or_insert(e);
+                    None
+                }
+            }
+        },
+        &settings.request([1.0, 1.0], 0, source.height() as i32),
+    );
+    if let Some(e) = fetch_failure {
+        return Err(e);
     }
-    let outcome = run::run(&source, &neighbours, &settings.request([1.0, 1.0], 0, source.height() as i32));
     if let Some((Severity::Error, why)) = &outcome.passthrough {
         return Err(format!("frame {}: {why} (frames before it are written)", item.number));
     }

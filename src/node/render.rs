@@ -10,6 +10,7 @@ use crate::ofx::props::PropSet;
 use crate::ofx::{sys, text, RectI};
 use crate::pipeline::frame::{Frame, Mask};
 use crate::pipeline::run::{self, Severity};
+use std::borrow::Cow;
 
 /// Environment switch that makes render panic, so tests can prove a panic never reaches the host.
 /// Checked only at render time; unset in production.
@@ -35,8 +36,23 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
     let frame = read_frame(&source)?;
     let sb = source.bounds();
     let req = settings.request(scale, sb.x1, sb.y2);
-    let neighbours = neighbour_frames(inst, time, settings.temporal_window)?;
-    let outcome = run::run(&frame, &neighbours, &req);
+    // Neighbours are fetched one at a time as the pipeline analyses them; a host failure stops the render, as
+    // a failure to fetch the current frame does.
+    let mut fetch_failure = None;
+    let outcome = run::run_fetching(
+        &frame,
+        &mut |offset| match neighbour_frame(inst, time + offset as f64) {
+            Ok(frame) => frame.map(Cow::Owned),
+            Err(e) => {
+                fetch_failure.get_or_insert(e);
+                None
+            }
+        },
+        &req,
+    );
+    if let Some(e) = fetch_failure {
+        return Err(e);
+    }
     let message = match (&outcome.passthrough, &outcome.note) {
         (Some((sev, why)), _) => {
             let level = if *sev == Severity::Error { Level::Error } else { Level::Warning };
@@ -63,16 +79,9 @@ pub fn render(inst: &Instance, in_args: PropSet) -> Result<(), NodeError> {
     Ok(())
 }
 
-/// The source frames around `time` for temporal smoothing, as far as the clip has them. A neighbour with
-/// other bounds than the current frame (a resolution change mid-shot) is left out.
-fn neighbour_frames(inst: &Instance, time: f64, k: u32) -> Result<Vec<(i32, Frame)>, NodeError> {
-    let mut out = Vec::new();
-    for offset in (-(k as i32)..=k as i32).filter(|o| *o != 0) {
-        if let Some(img) = inst.source.image(time + offset as f64)? {
-            out.push((offset, read_frame(&img)?));
-        }
-    }
-    Ok(out)
+/// The source frame at `time` for temporal smoothing, if the clip has one there.
+fn neighbour_frame(inst: &Instance, time: f64) -> Result<Option<Frame>, NodeError> {
+    inst.source.image(time)?.map(|img| read_frame(&img)).transpose()
 }
 
 /// Source image → pipeline frame (top row first).

@@ -13,6 +13,7 @@ use crate::device::Gpu;
 use crate::model::cache;
 use crate::model::swap_model::SwapModel;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
@@ -75,12 +76,24 @@ fn target_for(pref: DevicePreference) -> (Target, Option<String>) {
     }
 }
 
+/// Where the pipeline gets the frames around the current one for temporal smoothing: the source frame at an
+/// offset (non-zero, in frames), or `None` where the clip has none. Asked once per offset of the smoothing
+/// window, in order, and only when the current frame has a face; each frame is dropped once analysed (a 4K float
+/// frame is 133 MB: holding the whole window at once would multiply a render's memory).
+pub type Neighbours<'n> = dyn FnMut(i32) -> Option<Cow<'n, Frame>> + 'n;
+
 /// Runs the pipeline on `source`. Never fails: anything that stops the swap becomes a passthrough with a
 /// reason, because a node must keep producing frames.
 ///
 /// `neighbours` are the source frames at the given offsets (non-zero, in frames) used for temporal smoothing;
-/// frames the host could not give (outside the clip) are simply absent.
+/// frames the host could not give (outside the clip) are simply absent. [`run_fetching`] takes them one at a
+/// time instead.
 pub fn run(source: &Frame, neighbours: &[(i32, Frame)], req: &Request) -> Outcome {
+    run_fetching(source, &mut |offset| neighbours.iter().find(|(o, _)| *o == offset).map(|(_, f)| Cow::Borrowed(f)), req)
+}
+
+/// As [`run`], fetching the neighbouring frames as they are needed.
+pub fn run_fetching(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request) -> Outcome {
     if req.model.is_none() {
         // Before picking a device: no reason to bring up a GPU for a frame that passes through.
         return attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
@@ -95,36 +108,36 @@ pub fn run(source: &Frame, neighbours: &[(i32, Frame)], req: &Request) -> Outcom
     }
 }
 
-/// As [`run`], on `gpu`; on the CPU instead when the GPU has faulted, before or during this frame.
+/// As [`run_fetching`], on `gpu`; on the CPU instead when the GPU has faulted, before or during this frame.
 ///
 /// A GPU fault (an error reported by wgpu, a lost device, a panic inside the GPU stack) must not cost the
 /// frame nor the host: the frame is computed again on the CPU and says so, and the device is marked faulted
 /// so later renders in the process go straight to the CPU.
-pub fn run_on_gpu(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, gpu: &Gpu) -> Outcome {
-    let on_cpu = |why: String| {
-        let mut out = attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
-        out.note = Some(why);
-        out
+pub fn run_on_gpu(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, gpu: &Gpu) -> Outcome {
+    let why = match gpu.fault() {
+        Some(why) => format!("{why}; the GPU stays off until the host restarts, rendering on the CPU"),
+        None => {
+            // The panic guard at the OFX boundary would only fail the frame: catching here lets the CPU redo
+            // it. Unwind safety: a panic leaves nothing half-updated that the CPU attempt reads (the model cache
+            // is keyed by device and inserts whole entries only; a neighbour fetched again is fetched whole).
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(source, &mut *neighbours, req, gpu.device(), Some(gpu))));
+            match &result {
+                Ok(Attempt { device_failure: Some(why), .. }) => gpu.mark_faulted(format!("the GPU failed ({why})")),
+                Err(payload) => gpu.mark_faulted(format!("the GPU code panicked ({})", panic_text(payload.as_ref()))),
+                Ok(_) => {}
+            }
+            match (result, gpu.fault()) {
+                (Ok(done), None) => return done.outcome,
+                (_, why) => format!(
+                    "{}; this frame was rendered on the CPU, and the GPU stays off until the host restarts",
+                    why.unwrap_or("the GPU failed")
+                ),
+            }
+        }
     };
-    if let Some(why) = gpu.fault() {
-        return on_cpu(format!("{why}; the GPU stays off until the host restarts, rendering on the CPU"));
-    }
-    // The panic guard at the OFX boundary would only fail the frame: catching here lets the CPU redo it.
-    // Unwind safety: a panic leaves nothing half-updated that the CPU attempt reads (the model cache is keyed
-    // by device and inserts whole entries only).
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(source, neighbours, req, gpu.device(), Some(gpu))));
-    match &result {
-        Ok(Attempt { device_failure: Some(why), .. }) => gpu.mark_faulted(format!("the GPU failed ({why})")),
-        Err(payload) => gpu.mark_faulted(format!("the GPU code panicked ({})", panic_text(payload.as_ref()))),
-        Ok(_) => {}
-    }
-    match (result, gpu.fault()) {
-        (Ok(done), None) => done.outcome,
-        (_, why) => on_cpu(format!(
-            "{}; this frame was rendered on the CPU, and the GPU stays off until the host restarts",
-            why.unwrap_or("the GPU failed")
-        )),
-    }
+    let mut out = attempt(source, neighbours, req, &crate::device::cpu(), None).outcome;
+    out.note = Some(why);
+    out
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -149,7 +162,7 @@ pub enum Failure {
     Frame(String),
 }
 
-fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &Device, gpu: Option<&Gpu>) -> Attempt {
+fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, device: &Device, gpu: Option<&Gpu>) -> Attempt {
     let passthrough = |severity, why: String| Outcome {
         image: source.clone(),
         mask: Mask::empty(source.width(), source.height()),
@@ -183,22 +196,24 @@ fn attempt(source: &Frame, neighbours: &[(i32, Frame)], req: &Request, device: &
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
-    let faces = if req.temporal_window > 0 && !neighbours.is_empty() {
-        let mut around = Vec::with_capacity(neighbours.len());
-        for (offset, frame) in neighbours {
-            match analyse(frame) {
-                Ok(f) => around.push((*offset, f)),
-                Err(Failure::Device(why)) => return failed(why),
-                Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
-            }
-        }
-        faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect()
-    } else {
-        faces
-    };
     if faces.is_empty() {
         return done(passthrough(Severity::Warning, "no face found in this frame".into()));
     }
+    let k = req.temporal_window as i32;
+    let mut around = Vec::new();
+    for offset in (-k..=k).filter(|&o| o != 0) {
+        let Some(frame) = neighbours(offset) else { continue };
+        // A resolution change mid-shot: that frame's faces are not in this frame's pixels.
+        if (frame.width(), frame.height()) != (source.width(), source.height()) {
+            continue;
+        }
+        match analyse(&frame) {
+            Ok(f) => around.push((offset, f)),
+            Err(Failure::Device(why)) => return failed(why),
+            Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
+        }
+    }
+    let faces = if around.is_empty() { faces } else { faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect() };
     if let Some(gpu) = gpu {
         gpu.fire_injected_fault();
     }
@@ -472,6 +487,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Neighbours are asked for in window order, only when the frame has a face; one of another size (a
+    /// resolution change mid-shot) is left out, as if the clip had none there.
+    #[test]
+    fn neighbours_are_fetched_in_order_only_for_faces_and_of_the_same_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
+        let model = SwapModel {
+            net: config.init(&crate::device::cpu()),
+            config,
+            identities: vec!["a".into(), "b".into()],
+            template: align::FaceTemplate::default(),
+            training: serde_json::json!({}),
+        };
+        model.save(&path).unwrap();
+        let src = astronaut();
+        // The neighbour: the same shot moved by a few pixels, so smoothing changes the landmarks.
+        let mut moved = src.clone();
+        moved.data_mut().rotate_left(4 * 3);
+        let other_size = Frame::filled(src.width() / 2, src.height(), [0.5; 4]);
+        let req = Request { temporal_window: 2, ..request(path, 1.0) };
+        let mut asked = Vec::new();
+        let fetched = run_fetching(
+            &src,
+            &mut |o| {
+                asked.push(o);
+                match o {
+                    -1 => Some(Cow::Borrowed(&moved)),
+                    1 => Some(Cow::Borrowed(&other_size)),
+                    _ => None,
+                }
+            },
+            &req,
+        );
+        assert_eq!(asked, [-2, -1, 1, 2]);
+        assert!(fetched.passthrough.is_none(), "{:?}", fetched.passthrough);
+        assert_eq!(fetched.image, run(&src, &[(-1, moved.clone())], &req).image, "the other-size frame must be ignored");
+        assert_ne!(fetched.image, run(&src, &[], &req).image, "the neighbour must be used");
+        // No face: nothing to smooth, nothing fetched.
+        let grey = Frame::filled(64, 64, [0.5, 0.5, 0.5, 1.0]);
+        let mut calls = 0;
+        let out = run_fetching(&grey, &mut |_| {
+            calls += 1;
+            None
+        }, &req);
+        assert_eq!((calls, out.passthrough.map(|p| p.0)), (0, Some(Severity::Warning)));
     }
 
     #[test]
