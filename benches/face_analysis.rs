@@ -12,6 +12,8 @@
 //!   the back of a head FaceMesh confirms, two it rejects), as `analyse` runs it.
 //! - `frame_1080p/align_warp`: similarity fit to the template and the warp into a 128 px crop.
 //! - `frame_1080p/analyse`: detection then landmarks, what a render does per frame before the swap.
+//!   `analyse_smallest_face_{10,20}`: the same with Smallest Face raised from 3% to 10% and 20% of the height
+//!   (7 and 1 tiles instead of 88).
 //!
 //! - `analyse_by_size/WxH`: detection + landmarks on the same frame at 720p, 1080p, 1440p and 4K.
 //!
@@ -24,12 +26,11 @@ use common::FRAME_W;
 use criterion::{criterion_group, criterion_main, Criterion};
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::pipeline::align::{align, warp_to_crop, FaceTemplate};
-use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, landmarks, tile_inputs, tiles};
+use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, landmarks, tile_inputs, tiles, Search};
 use std::hint::black_box;
 use std::path::PathBuf;
 
-/// The node's default detection threshold.
-const THRESHOLD: f32 = 0.5;
+
 /// Crop side of a 128 px swap model (`faceswap train --resolution 128`; the shipped default is 64 px).
 const CROP: usize = 128;
 
@@ -62,7 +63,7 @@ fn networks(c: &mut Criterion) {
         })
     });
     // The 88 tiles of a 1080p frame in one batch, without cropping them: the network's share of `detect`.
-    let det_tiles = det_in.clone().repeat_dim(0, tiles(1920, 1080).len());
+    let det_tiles = det_in.clone().repeat_dim(0, tiles(1920, 1080, Search::default().smallest_face).len());
     g.bench_function("blazeface_b88", |b| {
         b.iter(|| {
             let out = nets.detector.forward(det_tiles.clone());
@@ -87,10 +88,10 @@ fn analyse_by_size(c: &mut Criterion) {
     let mut g = c.benchmark_group("analyse_by_size");
     for (w, h) in [(1280, 720), (1920, 1080), (2560, 1440), (3840, 2160)] {
         let frame = common::tears_of_steel_at(w, h);
-        let faces = analyse(&nets, &frame, THRESHOLD).expect("analysis");
+        let faces = analyse(&nets, &frame, Search::default()).expect("analysis");
         assert!(!faces.is_empty(), "no face at {w}x{h}");
-        eprintln!("analyse_by_size {w}x{h}: {} tiles, {} faces", tiles(w as usize, h as usize).len(), faces.len());
-        g.bench_function(format!("{w}x{h}"), |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), THRESHOLD).expect("analysis"))));
+        eprintln!("analyse_by_size {w}x{h}: {} tiles, {} faces", tiles(w as usize, h as usize, Search::default().smallest_face).len(), faces.len());
+        g.bench_function(format!("{w}x{h}"), |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), Search::default()).expect("analysis"))));
     }
     g.finish();
 }
@@ -99,7 +100,7 @@ fn frame_1080p(c: &mut Criterion) {
     let device = faceswap_ofx::device::cpu();
     let nets = FaceNets::load(&repo_models_dir(), &device).expect("pretrained weights in models/");
     let frame = common::tears_of_steel_1080p();
-    let detections = detect_faces(&nets, &frame, THRESHOLD).expect("detection");
+    let detections = detect_faces(&nets, &frame, Search::default()).expect("detection");
     let faces = landmarks(&nets, &frame, &detections).expect("landmarks");
     // Frame 100 holds one real face (the scientist, right half, score 0.95) and the back of a bald head that
     // BlazeFace scores 0.56 and FaceMesh confirms (presence 0.94); at 1080p two more small-tile detections
@@ -109,16 +110,16 @@ fn frame_1080p(c: &mut Criterion) {
     assert!(!detections.is_empty() && !faces.is_empty(), "no face found on Tears of Steel frame 100 at 1080p");
     let real = &detections[..1];
     assert!(real[0].bbox[0] > FRAME_W as f32 / 2.0 && real[0].score > 0.9, "best detection is not the scientist: {summary:?}");
-    eprintln!("frame_1080p: {} tiles, {} detections {summary:?}, {} faces kept", tiles(1920, 1080).len(), detections.len(), faces.len());
+    eprintln!("frame_1080p: {} tiles, {} detections {summary:?}, {} faces kept", tiles(1920, 1080, Search::default().smallest_face).len(), detections.len(), faces.len());
     let face = &faces[0];
     assert_eq!(face.detection, real[0], "the best face must be the scientist");
     let template = FaceTemplate::default();
 
     let mut g = c.benchmark_group("frame_1080p");
-    g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), THRESHOLD).expect("detection"))));
+    g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), Search::default()).expect("detection"))));
     // The tile crops alone (what `detect_faces` runs first): `detect` minus this minus `network/blazeface_b88`
     // is decoding and NMS.
-    let pyramid = tiles(frame.width(), frame.height());
+    let pyramid = tiles(frame.width(), frame.height(), Search::default().smallest_face);
     g.bench_function("detect_crops", |b| b.iter(|| black_box(tile_inputs(black_box(&frame), &pyramid))));
     g.bench_function("landmarks", |b| b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(real)).expect("landmarks"))));
     g.bench_function("landmarks_all", |b| {
@@ -130,7 +131,19 @@ fn frame_1080p(c: &mut Criterion) {
             black_box(warp_to_crop(black_box(&frame), &a))
         })
     });
-    g.bench_function("analyse", |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), THRESHOLD).expect("analysis"))));
+    g.bench_function("analyse", |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), Search::default()).expect("analysis"))));
+    // Smallest Face raised: the scientist's face (~380 px, 35% of the height) is found at each setting.
+    for percent in [10, 20] {
+        let search = Search { smallest_face: percent as f32 / 100.0, ..Search::default() };
+        let found = analyse(&nets, &frame, search).expect("analysis");
+        let r = real[0].bbox;
+        let (cx, cy) = ((r[0] + r[2]) / 2.0, (r[1] + r[3]) / 2.0);
+        let holds = |b: [f32; 4]| b[0] < cx && cx < b[2] && b[1] < cy && cy < b[3];
+        assert!(found.iter().any(|f| holds(f.detection.bbox)), "{percent}%: the scientist was lost");
+        let n = tiles(frame.width(), frame.height(), search.smallest_face).len();
+        eprintln!("frame_1080p/analyse_smallest_face_{percent}: {n} tiles");
+        g.bench_function(format!("analyse_smallest_face_{percent}"), |b| b.iter(|| black_box(analyse(&nets, black_box(&frame), search).expect("analysis"))));
+    }
     g.finish();
 }
 

@@ -30,7 +30,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use faceswap_ofx::model::cache;
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::pipeline::align::{align, hull_mask_crop, warp_to_crop};
-use faceswap_ofx::pipeline::analysis::{detect_faces, landmarks, Face};
+use faceswap_ofx::pipeline::analysis::{detect_faces, landmarks, Face, Search};
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::frame::Frame;
 use faceswap_ofx::pipeline::run::{finish, run, swap_faces, Request};
@@ -58,7 +58,7 @@ fn request(temporal_window: u32) -> Request {
         mask_feather: 8.0,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::All,
-        detection_threshold: 0.5,
+        search: Search::default(),
         device: DevicePreference::Cpu,
         temporal_window,
     }
@@ -67,7 +67,7 @@ fn request(temporal_window: u32) -> Request {
 /// The 320 px square around the scientist's face, as interleaved RGBA rows.
 fn face_patch(nets: &FaceNets) -> Vec<f32> {
     let frame = common::tears_of_steel_at(960, 540);
-    let detections = detect_faces(nets, &frame, 0.5).expect("detection");
+    let detections = detect_faces(nets, &frame, Search::default()).expect("detection");
     // The scientist scores 0.95; the back of a head beside him about 0.56.
     let best = detections.iter().max_by(|a, b| a.score.total_cmp(&b.score)).expect("a face on frame 100");
     let (cx, cy) = ((best.bbox[0] + best.bbox[2]) / 2.0, (best.bbox[1] + best.bbox[3]) / 2.0);
@@ -103,7 +103,7 @@ fn stages(c: &mut Criterion) {
                 [(1, 1), (3, 1), (1, 3), (3, 3)].map(|(i, j)| (w * i / 4, h * j / 4)).to_vec()
             };
             let frame = scene(w, h, &patch, &centres);
-            let detections = detect_faces(&nets, &frame, req.detection_threshold).expect("detection");
+            let detections = detect_faces(&nets, &frame, req.search).expect("detection");
             let faces: Vec<Face> = landmarks(&nets, &frame, &detections).expect("landmarks");
             // Every pasted face must be found, and nothing else: otherwise the stages time something else.
             assert_eq!(faces.len(), count, "{w}x{h}: {count} faces pasted, {} found", faces.len());
@@ -114,7 +114,7 @@ fn stages(c: &mut Criterion) {
 
             let mut g = c.benchmark_group(format!("stages_{w}x{h}_{count}face"));
             g.sampling_mode(SamplingMode::Flat);
-            g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), 0.5).expect("detection"))));
+            g.bench_function("detect", |b| b.iter(|| black_box(detect_faces(&nets, black_box(&frame), req.search).expect("detection"))));
             g.bench_function("landmarks", |b| b.iter(|| black_box(landmarks(&nets, black_box(&frame), &detections).expect("landmarks"))));
             g.bench_function("align", |b| {
                 b.iter(|| faces.iter().map(|f| warp_to_crop(black_box(&frame), &align(&f.landmarks, &model.template, res))).collect::<Vec<_>>())

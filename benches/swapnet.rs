@@ -26,6 +26,7 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use faceswap_ofx::model::swap_model::SwapModel;
 use faceswap_ofx::model::swapnet::{SwapNet, SwapNetConfig};
 use faceswap_ofx::pipeline::align::FaceTemplate;
+use faceswap_ofx::pipeline::analysis::Search;
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::run::{run, Request};
 use faceswap_ofx::pipeline::{recent, ColourTransfer, DevicePreference, FaceSelection};
@@ -117,7 +118,7 @@ fn pipeline(c: &mut Criterion) {
         mask_feather: 8.0,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::Largest,
-        detection_threshold: 0.5,
+        search: Search::default(),
         device: DevicePreference::Cpu,
         temporal_window: 0,
     };

@@ -5,7 +5,7 @@ mod support;
 
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::pipeline::align::{self, FaceTemplate};
-use faceswap_ofx::pipeline::analysis::{analyse, Face};
+use faceswap_ofx::pipeline::analysis::{analyse, Face, Search};
 use faceswap_ofx::pipeline::smooth::smooth;
 
 fn nets() -> FaceNets {
@@ -20,12 +20,12 @@ fn tears_of_steel_recall_and_no_face_on_the_robot() {
     let dir = support::decoded_frames("tears_of_steel/clip_01_tears_of_steel.mp4");
     let nets = nets();
     let face_frames: Vec<u32> = (69..=157).chain(227..=239).collect();
-    let found = face_frames.iter().filter(|&&n| !analyse(&nets, &support::frame(&dir, n), 0.5).unwrap().is_empty()).count();
+    let found = face_frames.iter().filter(|&&n| !analyse(&nets, &support::frame(&dir, n), Search::default()).unwrap().is_empty()).count();
     eprintln!("Tears of Steel: faces on {found}/{} face frames", face_frames.len());
     assert!(found as f32 >= 0.97 * face_frames.len() as f32, "recall {found}/{}", face_frames.len());
     // Frames 1-15: the robot's head fills the frame (lamps like eyes), no person.
     for n in 1..=15 {
-        let faces = analyse(&nets, &support::frame(&dir, n), 0.5).unwrap();
+        let faces = analyse(&nets, &support::frame(&dir, n), Search::default()).unwrap();
         assert!(faces.is_empty(), "false face on robot frame {n}: {:?}", faces[0].detection);
     }
 }
@@ -56,7 +56,7 @@ fn jitter(faces: &[Face], template: &FaceTemplate) -> f32 {
 fn grid_clip_every_frame_has_a_face_and_smoothing_lowers_crop_jitter() {
     let dir = support::decoded_frames("grid_s1/bbaf2n.mpg");
     let nets = nets();
-    let per_frame: Vec<Vec<Face>> = (1..=75).map(|n| analyse(&nets, &support::frame(&dir, n), 0.5).unwrap()).collect();
+    let per_frame: Vec<Vec<Face>> = (1..=75).map(|n| analyse(&nets, &support::frame(&dir, n), Search::default()).unwrap()).collect();
     assert!(per_frame.iter().all(|f| f.len() == 1), "one face on every GRID frame");
     let raw: Vec<Face> = per_frame.iter().map(|f| f[0].clone()).collect();
     let k = 2;

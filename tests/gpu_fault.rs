@@ -11,6 +11,7 @@ use faceswap_ofx::device::{self, Gpu, InjectedFault};
 use faceswap_ofx::model::swap_model::SwapModel;
 use faceswap_ofx::model::swapnet::SwapNetConfig;
 use faceswap_ofx::pipeline::align::FaceTemplate;
+use faceswap_ofx::pipeline::analysis::Search;
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::frame::Frame;
 use faceswap_ofx::pipeline::run::{self, Outcome, Request};
@@ -49,7 +50,7 @@ fn request(model: PathBuf, device: DevicePreference) -> Request {
         mask_feather: 2.0,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::Largest,
-        detection_threshold: 0.5,
+        search: Search::default(),
         device,
         temporal_window: 0,
     }

@@ -13,7 +13,7 @@ mod support;
 
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::node::params::{self, name, Kind};
-use faceswap_ofx::pipeline::analysis::{analyse, detect_faces};
+use faceswap_ofx::pipeline::analysis::{analyse, detect_faces, Search};
 use faceswap_ofx::pipeline::detect::Detection;
 use serde::Deserialize;
 use std::ops::RangeInclusive;
@@ -89,12 +89,14 @@ fn fixture() -> Fixture {
     serde_json::from_str(&text).expect("reference_recall.json")
 }
 
-/// The node's default Detection Threshold (0.5), read from the parameter table so this test follows it.
-fn default_threshold() -> f32 {
-    match params::spec(name::DETECTION_THRESHOLD).expect("detectionThreshold").kind {
+/// The node's default Detection Threshold (0.5) and Smallest Face (3% of the height), read from the parameter
+/// table so this test follows them.
+fn default_search() -> Search {
+    let default = |param: &str| match params::spec(param).unwrap_or_else(|| panic!("{param}")).kind {
         Kind::Double { default, .. } => default as f32,
-        other => panic!("detectionThreshold is not a double: {other:?}"),
-    }
+        other => panic!("{param} is not a double: {other:?}"),
+    };
+    Search { threshold: default(name::DETECTION_THRESHOLD), smallest_face: default(name::SMALLEST_FACE) / 100.0 }
 }
 
 /// One frame as both pipelines saw it. Boxes are [xmin, ymin, xmax, ymax, score, ...] in frame pixels.
@@ -166,19 +168,19 @@ fn iou(a: &[f32], b: &[f32]) -> f32 {
 
 /// Runs our analysis on every frame the fixture lists for `clip`.
 fn run_clip(nets: &FaceNets, clip: &ClipRef) -> Vec<Seen> {
-    let threshold = default_threshold();
+    let search = default_search();
     let dir = support::decoded_frames(&clip.clip);
     clip.frames
         .iter()
         .map(|r| {
             let frame = support::frame(&dir, r.frame);
             assert_eq!((frame.width(), frame.height()), (clip.width, clip.height), "{} frame size", clip.clip);
-            let faces = analyse(nets, &frame, threshold).expect("analyse");
+            let faces = analyse(nets, &frame, search).expect("analyse");
             let ours = faces.iter().map(|f| with_score(&f.detection)).collect();
             let fdlite = r.faces.clone();
             let mut seen = Seen { clip: clip.clip.clone(), frame: r.frame, ours, detected: Vec::new(), fdlite };
             if seen.misses_fdlites_face() {
-                seen.detected = detect_faces(nets, &frame, threshold).expect("detect").iter().map(with_score).collect();
+                seen.detected = detect_faces(nets, &frame, search).expect("detect").iter().map(with_score).collect();
             }
             seen
         })

@@ -72,6 +72,10 @@ pub struct Args {
     /// Detection confidence a face needs, 0.05..0.99, or keyframes (default 0.5).
     #[arg(long, allow_hyphen_values = true)]
     pub threshold: Option<String>,
+    /// Smallest face searched for, in percent of the frame height (0..100), or keyframes (default 3). Raise
+    /// it on close-ups: detection skips its finest tiles.
+    #[arg(long, allow_hyphen_values = true)]
+    pub smallest_face: Option<String>,
     /// Landmarks averaged over this many frames before and after (0..12; 0 = off; default 2). Neighbours are
     /// read from the input sequence or video; single images and folders have none.
     #[arg(long, allow_hyphen_values = true)]
@@ -148,6 +152,7 @@ impl Job {
             ("--mask-erode", name::MASK_ERODE, &args.mask_erode),
             ("--mask-feather", name::MASK_FEATHER, &args.mask_feather),
             ("--threshold", name::DETECTION_THRESHOLD, &args.threshold),
+            ("--smallest-face", name::SMALLEST_FACE, &args.smallest_face),
         ];
         for (option, param, text) in curves {
             if let Some(text) = text {

@@ -14,7 +14,7 @@ use faceswap_ofx::device;
 use faceswap_ofx::faceset::{FaceRecord, FaceSet, FaceSetInfo, FACESET_VERSION};
 use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
 use faceswap_ofx::pipeline::align::{align, hull_mask_crop, warp_to_crop, FaceTemplate};
-use faceswap_ofx::pipeline::analysis::analyse;
+use faceswap_ofx::pipeline::analysis::{analyse, Search};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +39,10 @@ pub struct Args {
     /// Detection confidence a face needs (0..1).
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f32,
+    /// Smallest face searched for, in percent of the frame height (the node's Smallest Face): raise it on
+    /// close-ups to skip the detector's finest tiles.
+    #[arg(long, default_value_t = 3.0)]
+    pub smallest_face: f32,
     /// Take every Nth frame of each source.
     #[arg(long, default_value_t = 1)]
     pub every: usize,
@@ -75,7 +79,7 @@ struct Settings {
     out: PathBuf,
     identity: String,
     size: usize,
-    threshold: f32,
+    search: Search,
     every: usize,
     max_faces: usize,
     limit: Option<u64>,
@@ -92,6 +96,9 @@ impl Settings {
         // Both ends open: 0 keeps every anchor (thousands of boxes), 1 keeps none.
         if !(args.threshold > 0.0 && args.threshold < 1.0) {
             return Err(format!("--threshold {} must lie strictly between 0 and 1", args.threshold));
+        }
+        if !(0.0..=100.0).contains(&args.smallest_face) {
+            return Err(format!("--smallest-face {} must lie between 0 and 100 (percent of the frame height)", args.smallest_face));
         }
         if args.every == 0 {
             return Err("--every must be at least 1".into());
@@ -119,7 +126,7 @@ impl Settings {
             out: args.out,
             identity,
             size: args.size,
-            threshold: args.threshold,
+            search: Search { threshold: args.threshold, smallest_face: args.smallest_face / 100.0 },
             every: args.every,
             max_faces: args.max_faces_per_frame,
             limit: args.limit,
@@ -233,7 +240,7 @@ fn extract(settings: &Settings, nets: &FaceNets, on_gpu: bool, stop: &AtomicBool
                 break;
             }
             let frame = load_frame(path)?;
-            let mut faces = analyse(nets, &frame, settings.threshold).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut faces = analyse(nets, &frame, settings.search).map_err(|e| format!("{}: {e}", path.display()))?;
             if on_gpu {
                 let errors = device::take_gpu_errors();
                 if !errors.is_empty() {
@@ -349,7 +356,7 @@ mod tests {
         let still = still.to_str().unwrap_or_default();
         assert!(settings(&[still, "--out", "/tmp/x"]).is_ok());
         for bad in [["--size", "0"], ["--size", "4096"], ["--threshold", "0"], ["--threshold", "1.5"], ["--every", "0"],
-            ["--max-faces-per-frame", "0"], ["--limit", "0"], ["--threshold", "NaN"]]
+            ["--max-faces-per-frame", "0"], ["--limit", "0"], ["--threshold", "NaN"], ["--smallest-face", "-1"], ["--smallest-face", "101"]]
         {
             let err = settings(&[still, "--out", "/tmp/x", bad[0], bad[1]]).err();
             assert!(err.is_some(), "{bad:?} was accepted");

@@ -5,6 +5,7 @@
 
 use super::params::{self, name, ChoiceOption};
 use crate::pipeline::composite::{CompositeSettings, OutputMode};
+use crate::pipeline::analysis::Search;
 use crate::pipeline::run::Request;
 use crate::pipeline::{ColourTransfer, FaceSelection};
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ pub struct Settings {
     pub colour_transfer: ColourTransfer,
     pub face_selection: FaceSelection,
     pub detection_threshold: f32,
+    /// The Smallest Face parameter as a fraction of the frame's height.
+    pub smallest_face: f32,
     /// Frames before and after used to steady the landmarks.
     pub temporal_window: u32,
     pub device: DevicePreference,
@@ -140,6 +143,7 @@ impl Settings {
             colour_transfer,
             face_selection,
             detection_threshold: ranged(src, name::DETECTION_THRESHOLD, time)? as f32,
+            smallest_face: ranged(src, name::SMALLEST_FACE, time)? as f32 / 100.0,
             temporal_window: window.clamp(0, max_window) as u32,
             device,
         })
@@ -179,7 +183,7 @@ impl Settings {
             mask_feather: self.mask_feather * sx,
             colour_transfer: self.colour_transfer,
             face_selection,
-            detection_threshold: self.detection_threshold,
+            search: Search { threshold: self.detection_threshold, smallest_face: self.smallest_face },
             device: self.device,
             temporal_window: self.temporal_window,
         }

@@ -2,11 +2,11 @@
 //!
 //! With temporal smoothing a frame also needs the analyses of its 2k neighbours, and the next frame needs almost
 //! the same ones: without this, a shot rendered in order analyses every frame 2k + 1 times. An entry is keyed by
-//! the frame's content (size and a 128-bit hash of every pixel's bits), the detection threshold and the networks
+//! the frame's content (size and a 128-bit hash of every pixel's bits), the detection settings and the networks
 //! that produced it, so a hit returns exactly what analysing the frame again would: renders stay independent of
 //! order, and a farm splitting the shot still gets the same images.
 
-use super::analysis::{self, AnalysisError, Face};
+use super::analysis::{self, AnalysisError, Face, Search};
 use super::frame::Frame;
 use crate::model::pretrained::FaceNets;
 use parking_lot::Mutex;
@@ -22,7 +22,7 @@ struct Key {
     width: usize,
     height: usize,
     hash: [u64; 2],
-    threshold_bits: u32,
+    search_bits: [u32; 2],
     /// The address of the networks' shared allocation; the entry holds an `Arc` to it, so the address cannot be
     /// reused by other networks while the entry lives.
     nets: usize,
@@ -38,12 +38,12 @@ static RECENT: Mutex<VecDeque<Entry>> = Mutex::new(VecDeque::new());
 
 /// `analysis::analyse`, or its result for the same frame from an earlier call in this process. Failures are not
 /// kept: the next call tries again.
-pub fn analyse(nets: &Arc<FaceNets>, frame: &Frame, threshold: f32) -> Result<Arc<Vec<Face>>, AnalysisError> {
+pub fn analyse(nets: &Arc<FaceNets>, frame: &Frame, search: Search) -> Result<Arc<Vec<Face>>, AnalysisError> {
     let key = Key {
         width: frame.width(),
         height: frame.height(),
         hash: content_hash(frame.data()),
-        threshold_bits: threshold.to_bits(),
+        search_bits: [search.threshold.to_bits(), search.smallest_face.to_bits()],
         nets: Arc::as_ptr(nets) as usize,
     };
     {
@@ -58,7 +58,7 @@ pub fn analyse(nets: &Arc<FaceNets>, frame: &Frame, threshold: f32) -> Result<Ar
     }
     // Outside the lock: other render threads keep going while this frame is analysed. Two threads missing on the
     // same frame both analyse it; the first stored result is kept.
-    let faces = Arc::new(analysis::analyse(nets, frame, threshold)?);
+    let faces = Arc::new(analysis::analyse(nets, frame, search)?);
     let mut recent = RECENT.lock();
     if let Some(stored) = recent.iter().find(|e| e.key == key) {
         return Ok(stored.faces.clone());
@@ -127,17 +127,18 @@ mod tests {
         let nets = crate::model::cache::face_nets(&crate::model::cache::models_dir(), &crate::device::cpu()).unwrap();
         let img = image::open(crate::footage::require("astronaut.png")).unwrap().to_rgba32f();
         let frame = Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).unwrap();
-        let fresh = analysis::analyse(&nets, &frame, 0.5).unwrap();
+        let fresh = analysis::analyse(&nets, &frame, Search::default()).unwrap();
         assert!(!fresh.is_empty());
-        let first = analyse(&nets, &frame, 0.5).unwrap();
-        let second = analyse(&nets, &frame, 0.5).unwrap();
+        let first = analyse(&nets, &frame, Search::default()).unwrap();
+        let second = analyse(&nets, &frame, Search::default()).unwrap();
         assert_eq!(*first, fresh);
         assert!(Arc::ptr_eq(&first, &second), "the second call must be served from the cache");
-        // Another frame of the same size, or another threshold, is not served the stored faces.
+        // Another frame of the same size, or other detection settings, are not served the stored faces.
         let blank = Frame::filled(frame.width(), frame.height(), [0.5, 0.5, 0.5, 1.0]);
-        assert!(analyse(&nets, &blank, 0.5).unwrap().is_empty());
-        let strict = analyse(&nets, &frame, 0.999).unwrap();
+        assert!(analyse(&nets, &blank, Search::default()).unwrap().is_empty());
+        let strict_search = Search { threshold: 0.999, ..Search::default() };
+        let strict = analyse(&nets, &frame, strict_search).unwrap();
         assert!(!Arc::ptr_eq(&strict, &first));
-        assert_eq!(*strict, analysis::analyse(&nets, &frame, 0.999).unwrap());
+        assert_eq!(*strict, analysis::analyse(&nets, &frame, strict_search).unwrap());
     }
 }

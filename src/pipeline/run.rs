@@ -5,7 +5,7 @@
 //! farm splitting a shot gets the same images.
 
 use super::align::{self, Alignment};
-use super::analysis::{self, Face};
+use super::analysis::{self, Face, Search};
 use super::composite::{self, CompositeSettings};
 use super::frame::{overlapping_groups, Frame, Mask, Patch, Rect};
 use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
@@ -30,7 +30,9 @@ pub struct Request {
     pub colour_transfer: ColourTransfer,
     /// `NearestTo` in this frame's pixels, y down.
     pub face_selection: FaceSelection,
-    pub detection_threshold: f32,
+    /// Detection threshold and smallest face (a fraction of the frame's height, so independent of the render
+    /// scale).
+    pub search: Search,
     pub device: DevicePreference,
     /// Temporal smoothing half-window, in frames; the neighbouring frames are passed to [`run`].
     pub temporal_window: u32,
@@ -187,7 +189,7 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
         return done(passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1)));
     }
     let analyse = |frame: &Frame| {
-        super::recent::analyse(&nets, frame, req.detection_threshold).map(|faces| faces.as_ref().clone()).map_err(|e| match e {
+        super::recent::analyse(&nets, frame, req.search).map(|faces| faces.as_ref().clone()).map_err(|e| match e {
             analysis::AnalysisError::Readback(_) => Failure::Device(e.to_string()),
         })
     };
@@ -397,7 +399,7 @@ mod tests {
             mask_feather: 4.0,
             colour_transfer: ColourTransfer::ReinhardLab,
             face_selection: FaceSelection::Largest,
-            detection_threshold: 0.5,
+            search: Search::default(),
             device: DevicePreference::Cpu,
             temporal_window: 0,
         }
