@@ -405,11 +405,9 @@ mod tests {
         }
     }
 
-    /// The whole pipeline on a real face with an untrained (random) model file: the mechanics, not the quality.
-    #[test]
-    fn a_model_file_swaps_inside_the_mask_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.safetensors");
+    /// A tiny untrained (random) model with identities "a" and "b", saved in `dir`.
+    fn untrained_model(dir: &std::path::Path) -> PathBuf {
+        let path = dir.join("m.safetensors");
         let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
         let model = SwapModel {
             net: config.init(&crate::device::cpu()),
@@ -419,6 +417,14 @@ mod tests {
             training: serde_json::json!({}),
         };
         model.save(&path).unwrap();
+        path
+    }
+
+    /// The whole pipeline on a real face with an untrained (random) model file: the mechanics, not the quality.
+    #[test]
+    fn a_model_file_swaps_inside_the_mask_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = untrained_model(dir.path());
         let src = astronaut();
         let out = run(&src, &[], &request(path.clone(), 1.0));
         assert!(out.passthrough.is_none(), "{:?}", out.passthrough);
@@ -496,16 +502,7 @@ mod tests {
     #[test]
     fn neighbours_are_fetched_in_order_only_for_faces_and_of_the_same_size() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.safetensors");
-        let config = SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8);
-        let model = SwapModel {
-            net: config.init(&crate::device::cpu()),
-            config,
-            identities: vec!["a".into(), "b".into()],
-            template: align::FaceTemplate::default(),
-            training: serde_json::json!({}),
-        };
-        model.save(&path).unwrap();
+        let path = untrained_model(dir.path());
         let src = astronaut();
         // The neighbour: the same shot moved by a few pixels, so smoothing changes the landmarks.
         let mut moved = src.clone();
