@@ -16,6 +16,8 @@
 //!   (7 and 1 tiles instead of 88).
 //!
 //! - `analyse_by_size/WxH`: detection + landmarks on the same frame at 720p, 1080p, 1440p and 4K.
+//! - `layers_b88_64x64/*`: BlazeFace's first blocks' layers alone (depthwise, pointwise, channel padding, add,
+//!   ReLU, both 2×2 max poolings) at batch 88, read back: where flex spends the network's time.
 //!
 //! Run: `cargo bench --profile dev --bench face_analysis` (see BENCHMARKS.md for why the dev profile).
 
@@ -147,9 +149,38 @@ fn frame_1080p(c: &mut Criterion) {
     g.finish();
 }
 
+/// BlazeFace's costliest layer shapes on their own, at the batch of a 1080p frame (88 tiles): the first blocks
+/// run at 64×64 with 24-28 channels, 40 MB a tensor, where every element-wise pass and allocation shows.
+fn layers(c: &mut Criterion) {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::PaddingConfig2d;
+    use burn::tensor::activation::relu;
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+    use burn::tensor::Distribution;
+    use faceswap_ofx::model::blaze_block::max_pool_2x2;
+    let device = faceswap_ofx::device::cpu();
+    let (b, c_in, c_out, side) = (tiles(1920, 1080, Search::default().smallest_face).len(), 24, 28, 64);
+    let x = Tensor::<4>::random([b, c_in, side, side], Distribution::Uniform(-1.0, 1.0), &device);
+    let dw = Conv2dConfig::new([c_in, c_in], [3, 3]).with_groups(c_in).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&device);
+    let pw = Conv2dConfig::new([c_in, c_out], [1, 1]).init(&device);
+    let y = pw.forward(dw.forward(x.clone()));
+    let pad = || Tensor::cat(vec![x.clone(), Tensor::<4>::zeros([b, c_out - c_in, side, side], &device)], 1);
+    let padded = pad();
+    let mut g = c.benchmark_group("layers_b88_64x64");
+    g.bench_function("depthwise_3x3", |bn| bn.iter(|| read(dw.forward(x.clone()))));
+    g.bench_function("pointwise_24_28", |bn| bn.iter(|| read(pw.forward(x.clone()))));
+    g.bench_function("channel_pad_zeros_cat", |bn| bn.iter(|| read(pad())));
+    g.bench_function("add", |bn| bn.iter(|| read(y.clone() + padded.clone())));
+    g.bench_function("relu", |bn| bn.iter(|| read(relu(y.clone()))));
+    g.bench_function("max_pool2d", |bn| bn.iter(|| read(max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])))));
+    g.bench_function("max_pool_2x2_reshaped", |bn| bn.iter(|| read(max_pool_2x2(x.clone()))));
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = networks, frame_1080p, analyse_by_size
+    targets = networks, frame_1080p, analyse_by_size, layers
 }
 criterion_main!(benches);
