@@ -36,20 +36,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+# The same frame-range syntax as the identity measure it runs beside (that module only defines things on import).
+from identity_embedding import frame_range
+
 # Where the 16-bit mask counts as "all swap": the composite equals the swapped face up to 1%.
 INSIDE = 0.99
 # Extra shrink of that region, px, so 3x3 filters never reach the feathered edge.
 SHRINK = 2
 # Low-pass sigma as a fraction of the face size: broad shading only.
 SIGMA_OF_FACE = 1 / 8
-
-
-def frame_range(text: str) -> range:
-    first, _, last = text.partition("-")
-    a, b = int(first), int(last or first)
-    if a > b:
-        raise argparse.ArgumentTypeError(f"{text}: the first frame is after the last")
-    return range(a, b + 1)
 
 
 def luminance(path: Path) -> np.ndarray:

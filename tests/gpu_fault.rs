@@ -61,6 +61,21 @@ fn software_gpu() -> Gpu {
         .unwrap_or_else(|e| panic!("no software Vulkan adapter ({e}); install mesa-vulkan-drivers (scripts/setup.sh)"))
 }
 
+/// A GPU render to break: the frame, its CPU render, a software GPU and a request for it (model in `dir`).
+struct GpuCase {
+    source: Frame,
+    reference: Outcome,
+    gpu: Gpu,
+    req: Request,
+}
+
+fn gpu_case(dir: &Path) -> GpuCase {
+    let model = tiny_model(dir);
+    let source = small_astronaut();
+    let reference = cpu_reference(&source, &model);
+    GpuCase { source, reference, gpu: software_gpu(), req: request(model, DevicePreference::Gpu) }
+}
+
 /// The frame swapped on the CPU: what a fallback must deliver, bit for bit.
 fn cpu_reference(source: &Frame, model: &Path) -> Outcome {
     let out = run::run(source, &[], &request(model.to_owned(), DevicePreference::Cpu));
@@ -80,11 +95,7 @@ fn assert_fell_back(out: &Outcome, reference: &Outcome, what: &str) {
 #[test]
 fn device_lost_mid_render_falls_back_to_the_cpu_and_stays_off() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path());
-    let source = small_astronaut();
-    let reference = cpu_reference(&source, &model);
-    let gpu = software_gpu();
-    let req = request(model, DevicePreference::Gpu);
+    let GpuCase { source, reference, gpu, req } = gpu_case(dir.path());
 
     gpu.inject_fault_for_tests(InjectedFault::DeviceLost);
     let out = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);
@@ -101,11 +112,7 @@ fn device_lost_mid_render_falls_back_to_the_cpu_and_stays_off() {
 #[test]
 fn uncaptured_gpu_error_mid_render_falls_back_to_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
-    let model = tiny_model(dir.path());
-    let source = small_astronaut();
-    let reference = cpu_reference(&source, &model);
-    let gpu = software_gpu();
-    let req = request(model, DevicePreference::Gpu);
+    let GpuCase { source, reference, gpu, req } = gpu_case(dir.path());
 
     // Control: a healthy device renders on the GPU, with no fallback and no message.
     let healthy = run::run_on_gpu(&source, &mut |_| None, &req, &gpu);

@@ -222,6 +222,7 @@ mod tests {
         let s = Settings::read(&p, 0.0).unwrap();
         assert_eq!((s.model.clone(), s.blend, s.output, s.temporal_window), (None, 1.0, OutputMode::Composite, 2));
         assert_eq!((s.mask_erode, s.mask_feather, s.detection_threshold), (2.0, 8.0, 0.5));
+        assert_eq!(s.request([1.0, 1.0], 0, 360).search, faceswap_ofx::pipeline::analysis::Search::default());
         assert_eq!((s.colour_transfer, s.device, s.face_selection), (ColourTransfer::ReinhardLab, DevicePreference::Auto, FaceSelection::Largest));
 
         p.set(name::MODEL, Value::String("m.safetensors".into()));

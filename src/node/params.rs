@@ -4,6 +4,8 @@
 //! by name. Add new parameters; never rename or repurpose one. Labels and hints may improve freely (the hint
 //! is the user documentation: it shows as the tooltip).
 
+use crate::pipeline::analysis;
+
 /// The page that holds every parameter.
 pub const PAGE: &str = "Controls";
 pub const PAGE_LABEL: &str = "Controls";
@@ -225,7 +227,7 @@ pub const PARAMS: [ParamSpec; 15] = [
                non-faces are swapped.",
         group: GROUP_FACES,
         animates: true,
-        kind: Kind::Double { default: 0.5, min: 0.05, max: 0.99, display_min: 0.1, display_max: 0.95, kind: DoubleKind::Plain },
+        kind: Kind::Double { default: analysis::DEFAULT_THRESHOLD as f64, min: 0.05, max: 0.99, display_min: 0.1, display_max: 0.95, kind: DoubleKind::Plain },
     },
     ParamSpec {
         name: name::SMALLEST_FACE,
@@ -236,7 +238,15 @@ pub const PARAMS: [ParamSpec; 15] = [
                30 px) are never searched for.",
         group: GROUP_FACES,
         animates: true,
-        kind: Kind::Double { default: 3.0, min: 0.0, max: 100.0, display_min: 1.0, display_max: 30.0, kind: DoubleKind::Plain },
+        kind: Kind::Double {
+            // Percent in the parameter, a fraction in the pipeline (3.0 exactly: the f32 product rounds to it).
+            default: (analysis::DEFAULT_SMALLEST_FACE * 100.0) as f64,
+            min: 0.0,
+            max: 100.0,
+            display_min: 1.0,
+            display_max: 30.0,
+            kind: DoubleKind::Plain,
+        },
     },
     ParamSpec {
         name: name::TEMPORAL_SMOOTHING,

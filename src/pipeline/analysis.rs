@@ -51,11 +51,16 @@ pub struct Search {
     pub smallest_face: f32,
 }
 
+/// The node's default Detection Threshold.
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+/// The node's default Smallest Face. 3% of the height keeps every level the size limits allow on 16:9 frames
+/// from 720p to 4K (faces from ~36 px at 1080p), so the default finds what it found before the setting existed.
+pub const DEFAULT_SMALLEST_FACE: f32 = 0.03;
+
 impl Default for Search {
-    /// The node's defaults. 3% of the height keeps every level the size limits allow on 16:9 frames from 720p
-    /// to 4K (faces from ~36 px at 1080p), so the default finds what it found before the setting existed.
+    /// The node's defaults (its parameter table reads the same constants).
     fn default() -> Self {
-        Search { threshold: 0.5, smallest_face: 0.03 }
+        Search { threshold: DEFAULT_THRESHOLD, smallest_face: DEFAULT_SMALLEST_FACE }
     }
 }
 

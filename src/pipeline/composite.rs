@@ -184,7 +184,8 @@ mod tests {
         for (i, c) in patch.rgb.data_mut().iter_mut().enumerate() {
             *c = v(i, 2);
         }
-        let whole = patch.widened(&source, Rect { x0: 0, y0: 0, x1: w, y1: h });
+        let mut whole = Patch::of_source(&source, Rect { x0: 0, y0: 0, x1: w, y1: h });
+        whole.overlay(&patch);
         for mode in [OutputMode::Composite, OutputMode::SwappedFace, OutputMode::MaskOnly] {
             for mask_in_alpha in [false, true] {
                 let s = CompositeSettings { mode, blend: 0.6, mask_in_alpha };

@@ -175,10 +175,6 @@ impl Rect {
         }
     }
 
-    pub fn contains(&self, x: usize, y: usize) -> bool {
-        x >= self.x0 && x < self.x1 && y >= self.y0 && y < self.y1
-    }
-
     /// True when the two share at least one pixel.
     pub fn overlaps(&self, other: &Rect) -> bool {
         !self.is_empty() && !other.is_empty() && self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
@@ -225,20 +221,6 @@ impl Patch {
             data.extend_from_slice(&source.row(y)[rect.x0 * 4..(rect.x0 + w) * 4]);
         }
         Patch { rect, rgb: Frame { width: w, height: h, data }, mask: Mask::empty(w, h) }
-    }
-
-    /// This patch over the larger `rect` (clipped to the frame): the source's pixels and a zero mask fill the
-    /// added border. `rect` must hold `self.rect`.
-    pub fn widened(&self, source: &Frame, rect: Rect) -> Patch {
-        let mut out = Patch::of_source(source, rect);
-        let (dx, dy) = (self.rect.x0 - out.rect.x0, self.rect.y0 - out.rect.y0);
-        let w = self.rect.width();
-        for y in 0..self.rect.height() {
-            let ow = out.rect.width();
-            out.rgb.data[((y + dy) * ow + dx) * 4..((y + dy) * ow + dx + w) * 4].copy_from_slice(self.rgb.row(y));
-            out.mask.data[(y + dy) * ow + dx..(y + dy) * ow + dx + w].copy_from_slice(&self.mask.data[y * w..(y + 1) * w]);
-        }
-        out
     }
 
     /// Lays `other` (inside `self.rect`) over this patch where its mask is higher: where two faces overlap,
@@ -305,7 +287,6 @@ mod tests {
         assert_eq!(Rect::default().union(a), a);
         assert_eq!(a.union(Rect { x0: 4, y0: 1, x1: 9, y1: 4 }), Rect { x0: 2, y0: 1, x1: 9, y1: 6 });
         assert_eq!(a.grown(3, 7, 100), Rect { x0: 0, y0: 0, x1: 7, y1: 9 });
-        assert!(a.contains(2, 3) && !a.contains(5, 3) && !a.contains(2, 6));
     }
 
     #[test]
@@ -334,14 +315,15 @@ mod tests {
     }
 
     #[test]
-    fn patch_widens_with_source_pixels_and_lands_in_its_place() {
+    fn patch_laid_over_a_wider_one_lands_in_its_place() {
         let v = |i: usize| i as f32 / 100.0;
         let source = Frame::from_rgba(6, 5, (0..120).map(v).collect()).unwrap();
         let mut p = Patch::of_source(&source, Rect { x0: 2, y0: 1, x1: 4, y1: 3 });
         assert_eq!(p.rgb.pixel(0, 0), source.pixel(2, 1));
         p.rgb.set_pixel(1, 1, [9.0; 4]);
         p.mask.set(1, 1, 0.5);
-        let wide = p.widened(&source, Rect { x0: 1, y0: 0, x1: 6, y1: 5 });
+        let mut wide = Patch::of_source(&source, Rect { x0: 1, y0: 0, x1: 6, y1: 5 });
+        wide.overlay(&p);
         assert_eq!(wide.rgb.pixel(2, 2), [9.0; 4]);
         assert_eq!(wide.rgb.pixel(0, 0), source.pixel(1, 0));
         assert_eq!(wide.mask.get(2, 2), 0.5);
