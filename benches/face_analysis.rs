@@ -17,7 +17,9 @@
 //!
 //! - `analyse_by_size/WxH`: detection + landmarks on the same frame at 720p, 1080p, 1440p and 4K.
 //! - `layers_b88_64x64/*`: BlazeFace's first blocks' layers alone (depthwise, pointwise, channel padding, add,
-//!   ReLU, both 2×2 max poolings) at batch 88, read back: where flex spends the network's time.
+//!   ReLU, both 2×2 max poolings) at batch 88, read back: where flex spends the network's time; then the whole
+//!   block composed from them and as the fused kernel (`device::fused`).
+//! - `network/*_composed`: the networks with the fused kernel switched off.
 //!
 //! Run: `cargo bench --profile dev --bench face_analysis` (see BENCHMARKS.md for why the dev profile).
 
@@ -78,7 +80,20 @@ fn networks(c: &mut Criterion) {
             black_box((read(out.landmarks), read(out.presence)))
         })
     });
+    // The same three with the fused BlazeBlock kernel switched off: Burn's composed operations throughout.
+    composed(|| {
+        g.bench_function("blazeface_b1_composed", |b| b.iter(|| black_box(read(nets.detector.forward(det_in.clone()).logits))));
+        g.bench_function("blazeface_b88_composed", |b| b.iter(|| black_box(read(nets.detector.forward(det_tiles.clone()).logits))));
+        g.bench_function("facemesh_b1_composed", |b| b.iter(|| black_box(read(nets.landmarks.forward(mesh_in.clone()).presence))));
+    });
     g.finish();
+}
+
+/// Runs `f` with the fused CPU kernels switched off.
+fn composed(f: impl FnOnce()) {
+    faceswap_ofx::device::fused::set_enabled(false);
+    f();
+    faceswap_ofx::device::fused::set_enabled(true);
 }
 
 /// Detection + landmarks on the same shot at 720p, 1080p, 1440p and 4K: the tile pyramid is sized by the frame
@@ -175,6 +190,14 @@ fn layers(c: &mut Criterion) {
     g.bench_function("relu", |bn| bn.iter(|| read(relu(y.clone()))));
     g.bench_function("max_pool2d", |bn| bn.iter(|| read(max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])))));
     g.bench_function("max_pool_2x2_reshaped", |bn| bn.iter(|| read(max_pool_2x2(x.clone()))));
+    // BlazeFace's first layer, the 5×5 stride-2 convolution from the 128 px tiles (3 → 24 channels).
+    let stem = Conv2dConfig::new([3, 24], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 2, 2)).init(&device);
+    let tiles_in = Tensor::<4>::random([b, 3, 2 * side, 2 * side], Distribution::Uniform(-1.0, 1.0), &device);
+    g.bench_function("stem_5x5_stride2", |bn| bn.iter(|| read(stem.forward(tiles_in.clone()))));
+    // The whole block those layers make, composed and as the fused kernel.
+    let block = faceswap_ofx::model::blaze_block::BlazeBlockConfig::new(c_in, c_out).init(&device);
+    g.bench_function("blaze_block_composed", |bn| bn.iter(|| read(block.forward_composed(x.clone()))));
+    g.bench_function("blaze_block_fused", |bn| bn.iter(|| read(block.forward_fused(&x).expect("flex"))));
     g.finish();
 }
 

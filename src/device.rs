@@ -6,6 +6,8 @@
 //! per-user folder ([`cache_dir`]) and its `cubecl.toml`/`burn.toml` lookup (which walks up from the host's
 //! working directory) is skipped.
 
+pub mod fused;
+
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
 use burn::tensor::Device;
 use parking_lot::Mutex;

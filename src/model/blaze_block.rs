@@ -73,7 +73,35 @@ impl BlazeBlock {
     /// # Shapes
     /// - input: `[b, c_in, h, w]`
     /// - output: `[b, c_out, h / stride, w / stride]`
+    ///
+    /// On the CPU this runs as one fused kernel (`device::fused`, several times faster than the composed
+    /// operations at BlazeFace's sizes: BENCHMARKS.md); elsewhere, or when that declines, as
+    /// [`forward_composed`](Self::forward_composed).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self.forward_fused(&x) {
+            Some(y) => y,
+            None => self.forward_composed(x),
+        }
+    }
+
+    /// The fused CPU kernel, or `None` when it does not apply (not a `flex` tensor, kernels switched off).
+    pub fn forward_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
+        let (dw_bias, pw_bias) = (self.dw.bias.as_ref()?.val(), self.pw.bias.as_ref()?.val());
+        let (dw_weight, pw_weight) = (self.dw.weight.val(), self.pw.weight.val());
+        let alpha = self.prelu.as_ref().map(|p| p.alpha.val());
+        let tensors = crate::device::fused::BlazeTensors {
+            stride: self.stride,
+            depthwise: &dw_weight,
+            depthwise_bias: &dw_bias,
+            pointwise: &pw_weight,
+            pointwise_bias: &pw_bias,
+            prelu: alpha.as_ref(),
+        };
+        crate::device::fused::blaze_block(x, &tensors)
+    }
+
+    /// The block as Burn operations, on any backend (and the reference the fused kernel is tested against).
+    pub fn forward_composed(&self, x: Tensor<4>) -> Tensor<4> {
         let branch = self.pw.forward(self.dw.forward(x.clone()));
         let mut skip = if self.stride == 2 { max_pool_2x2(x) } else { x };
         if self.extra_channels > 0 {
@@ -93,6 +121,35 @@ impl BlazeBlock {
 mod tests {
     use super::*;
     use burn::tensor::Distribution;
+
+    /// The fused CPU kernel against Burn's composed operations, on blocks shaped like BlazeFace's and
+    /// FaceMesh's (with random weights: the real ones are covered by the networks' parity tests).
+    #[test]
+    fn fused_kernel_matches_composed_operations() {
+        let device = crate::device::cpu();
+        for (c_in, c_out, stride, prelu, size) in [(24, 28, 1, false, 32), (28, 32, 2, false, 32), (16, 32, 2, true, 24), (32, 32, 1, true, 12)] {
+            let block = BlazeBlockConfig::new(c_in, c_out).with_stride(stride).with_prelu(prelu).init(&device);
+            let block = match block.prelu {
+                // PReLU's slopes start equal; make them differ so that a channel mix-up shows.
+                Some(ref p) => {
+                    let alpha = Tensor::<1>::random([c_out], Distribution::Uniform(-0.5, 0.5), &device);
+                    let prelu = PRelu { alpha: burn::module::Param::from_tensor(alpha), ..p.clone() };
+                    BlazeBlock { prelu: Some(prelu), ..block }
+                }
+                None => block,
+            };
+            let x = Tensor::<4>::random([3, c_in, size, size], Distribution::Uniform(-1.0, 1.0), &device);
+            let fused = block.forward_fused(&x).expect("a flex tensor takes the fused kernel");
+            let composed = block.forward_composed(x);
+            assert_eq!(fused.dims(), composed.dims());
+            let fused: Vec<f32> = fused.try_into_data().unwrap().try_into_vec().unwrap();
+            let composed: Vec<f32> = composed.try_into_data().unwrap().try_into_vec().unwrap();
+            // Same products summed in another order: differences are rounding (c_in + 10 terms of order 1).
+            let worst = fused.iter().zip(&composed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "{c_in}->{c_out} stride {stride}: max difference {worst}");
+            assert!(composed.iter().any(|&v| v != 0.0));
+        }
+    }
 
     #[test]
     fn reshaped_pooling_equals_max_pool2d() {

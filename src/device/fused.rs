@@ -1,0 +1,87 @@
+//! Fused CPU kernels for `flex` tensors: the one place that unwraps a Burn tensor into the backend's own
+//! storage, so model code keeps naming no backend. A model asks [`blaze_block`] first and composes Burn
+//! operations itself when the answer is `None` (a GPU tensor, an autodiff tensor, a strided view, or the
+//! kernels switched off).
+//!
+//! The kernels live in the `faceswap-cpu-kernels` crate (`src/model/cpu_kernels`): plain slices in, a new
+//! buffer out. Input and weights are borrowed from flex's storage without a copy; the output buffer becomes
+//! the new tensor's storage without a copy.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::Flex;
+use burn::tensor::{Tensor, TensorData};
+use faceswap_cpu_kernels::{Activation, BlazeBlock};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns the fused kernels on or off for the whole process (on by default). For benchmarks that compare
+/// them with Burn's composed operations, and as a way to rule them out when a CPU result looks wrong.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether [`blaze_block`] may run.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// A BlazeBlock's tensors, as Burn holds them (`model::blaze_block` has the layer layout).
+pub struct BlazeTensors<'t> {
+    pub stride: usize,
+    /// `[c_in, 1, 3, 3]`
+    pub depthwise: &'t Tensor<4>,
+    pub depthwise_bias: &'t Tensor<1>,
+    /// `[c_out, c_in, 1, 1]`
+    pub pointwise: &'t Tensor<4>,
+    pub pointwise_bias: &'t Tensor<1>,
+    /// PReLU slopes, one per output channel; `None` for ReLU.
+    pub prelu: Option<&'t Tensor<1>>,
+}
+
+/// Flex's storage of `t` as `f32`, if `t` lives on flex, is `f32` and is laid out contiguously.
+fn on_flex<const D: usize>(t: &Tensor<D>) -> Option<FlexTensor> {
+    // A clone is a reference count; `try_into_primitive` consumes its argument and fails on any other backend.
+    let flex = t.clone().try_into_primitive::<Flex>().ok()?;
+    flex.as_slice::<f32>().is_some().then_some(flex)
+}
+
+fn slice(f: &FlexTensor) -> &[f32] {
+    f.as_slice::<f32>().expect("checked by on_flex")
+}
+
+/// Runs the block on `x` with the fused kernel if `x` is a plain `flex` tensor; `None` means "compose it".
+pub fn blaze_block(x: &Tensor<4>, t: &BlazeTensors<'_>) -> Option<Tensor<4>> {
+    if !enabled() {
+        return None;
+    }
+    let input = on_flex(x)?;
+    let (dw, dwb, pw, pwb) =
+        (on_flex(t.depthwise)?, on_flex(t.depthwise_bias)?, on_flex(t.pointwise)?, on_flex(t.pointwise_bias)?);
+    let alpha = match t.prelu {
+        Some(a) => Some(on_flex(a)?),
+        None => None,
+    };
+    let [c_out, c_in, kh, kw] = t.pointwise.dims();
+    if kh != 1 || kw != 1 || t.depthwise.dims() != [c_in, 1, 3, 3] {
+        return None;
+    }
+    let block = BlazeBlock {
+        channels_in: c_in,
+        channels_out: c_out,
+        stride: t.stride,
+        depthwise: slice(&dw),
+        depthwise_bias: slice(&dwb),
+        pointwise: slice(&pw),
+        pointwise_bias: slice(&pwb),
+        activation: match &alpha {
+            Some(a) => Activation::PRelu(slice(a)),
+            None => Activation::Relu,
+        },
+    };
+    let [n, _, h, w] = x.dims();
+    // A shape the kernel refuses is left to Burn, which reports it as it always has.
+    let out = block.forward(slice(&input), n, h, w).ok()?;
+    let (ho, wo) = block.output_size(h, w);
+    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, c_out, ho, wo]))))
+}
