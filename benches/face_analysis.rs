@@ -19,7 +19,8 @@
 //! - `layers_b88_64x64/*`: BlazeFace's first blocks' layers alone (depthwise, pointwise, channel padding, add,
 //!   ReLU, both 2×2 max poolings) at batch 88, read back: where flex spends the network's time; then the whole
 //!   block composed from them and as the fused kernel (`device::fused`).
-//! - `network/*_composed`: the networks with the fused kernel switched off.
+//! - `network/*_composed`: the networks with the fused kernels switched off. `network/blazeface_b88_in_Ns`: the
+//!   88 tiles in batches of N (`detect` uses 16).
 //!
 //! Run: `cargo bench --profile dev --bench face_analysis` (see BENCHMARKS.md for why the dev profile).
 
@@ -74,6 +75,12 @@ fn networks(c: &mut Criterion) {
             black_box((read(out.regressors), read(out.logits)))
         })
     });
+    for chunk in [8, 16, 22, 44] {
+        let parts: Vec<Tensor<4>> = det_tiles.clone().split(chunk, 0);
+        g.bench_function(format!("blazeface_b88_in_{chunk}s"), |b| {
+            b.iter(|| parts.iter().map(|p| read(nets.detector.forward(p.clone()).logits)).collect::<Vec<_>>())
+        });
+    }
     g.bench_function("facemesh_b1", |b| {
         b.iter(|| {
             let out = nets.landmarks.forward(mesh_in.clone());
@@ -194,6 +201,9 @@ fn layers(c: &mut Criterion) {
     let stem = Conv2dConfig::new([3, 24], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 2, 2)).init(&device);
     let tiles_in = Tensor::<4>::random([b, 3, 2 * side, 2 * side], Distribution::Uniform(-1.0, 1.0), &device);
     g.bench_function("stem_5x5_stride2", |bn| bn.iter(|| read(stem.forward(tiles_in.clone()))));
+    g.bench_function("stem_5x5_stride2_relu_fused", |bn| {
+        bn.iter(|| read(faceswap_ofx::model::conv::conv_then(&stem, faceswap_ofx::model::conv::After::Relu, tiles_in.clone())))
+    });
     // The whole block those layers make, composed and as the fused kernel.
     let block = faceswap_ofx::model::blaze_block::BlazeBlockConfig::new(c_in, c_out).init(&device);
     g.bench_function("blaze_block_composed", |bn| bn.iter(|| read(block.forward_composed(x.clone()))));

@@ -1,4 +1,4 @@
-//! Fused CPU kernels for `flex` tensors: the one place that unwraps a Burn tensor into the backend's own
+//! Fused CPU kernels for `flex` tensors (the face networks' residual blocks and convolutions): the one place that unwraps a Burn tensor into the backend's own
 //! storage, so model code keeps naming no backend. A model asks [`blaze_block`] first and composes Burn
 //! operations itself when the answer is `None` (a GPU tensor, an autodiff tensor, a strided view, or the
 //! kernels switched off).
@@ -10,7 +10,7 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
-use faceswap_cpu_kernels::{Activation, BlazeBlock};
+use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -21,7 +21,7 @@ pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
 
-/// Whether [`blaze_block`] may run.
+/// Whether the kernels may run.
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
@@ -83,5 +83,62 @@ pub fn blaze_block(x: &Tensor<4>, t: &BlazeTensors<'_>) -> Option<Tensor<4>> {
     // A shape the kernel refuses is left to Burn, which reports it as it always has.
     let out = block.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = block.output_size(h, w);
+    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, c_out, ho, wo]))))
+}
+
+/// A dense convolution's tensors and settings, and what follows it.
+pub struct ConvTensors<'t> {
+    /// `[c_out, c_in, k, k]`
+    pub weight: &'t Tensor<4>,
+    pub bias: &'t Tensor<1>,
+    pub stride: usize,
+    /// Top, left, bottom, right.
+    pub padding: [usize; 4],
+    /// ReLU, PReLU (slopes, one per output channel), leaky ReLU or nothing.
+    pub after: After<'t>,
+}
+
+/// The activation after a convolution.
+pub enum After<'t> {
+    Nothing,
+    Relu,
+    PRelu(&'t Tensor<1>),
+    /// Leaky ReLU with this negative slope.
+    Leaky(f32),
+}
+
+/// Runs a convolution and its activation on `x` with the fused kernel if `x` is a plain `flex` tensor;
+/// `None` means "compose it".
+pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
+    if !enabled() {
+        return None;
+    }
+    let [c_out, c_in, kh, kw] = t.weight.dims();
+    if kh != kw {
+        return None;
+    }
+    let (input, weight, bias) = (on_flex(x)?, on_flex(t.weight)?, on_flex(t.bias)?);
+    let alpha = match t.after {
+        After::PRelu(a) => Some(on_flex(a)?),
+        After::Nothing | After::Relu | After::Leaky(_) => None,
+    };
+    let conv = Conv2d {
+        channels_in: c_in,
+        channels_out: c_out,
+        kernel: kh,
+        stride: t.stride,
+        padding: t.padding,
+        weight: slice(&weight),
+        bias: slice(&bias),
+        activation: match (&t.after, &alpha) {
+            (After::PRelu(_), Some(a)) => Activation::PRelu(slice(a)),
+            (After::Relu, _) => Activation::Relu,
+            (After::Leaky(slope), _) => Activation::Leaky(*slope),
+            _ => Activation::Identity,
+        },
+    };
+    let [n, _, h, w] = x.dims();
+    let out = conv.forward(slice(&input), n, h, w).ok()?;
+    let (ho, wo) = conv.output_size(h, w)?;
     Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, c_out, ho, wo]))))
 }

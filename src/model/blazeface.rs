@@ -1,11 +1,11 @@
 //! MediaPipe BlazeFace (short range) as a Burn module. Architecture and weight names: models/blazeface_short_range.md.
 
 use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
+use super::conv::{conv_then, After};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 /// Input side in pixels.
 pub const INPUT_SIZE: usize = 128;
@@ -70,7 +70,7 @@ impl BlazeFace {
     /// # Shapes
     /// - input: `[b, 3, 128, 128]`, RGB in [-1, 1]
     pub fn forward(&self, x: Tensor<4>) -> BlazeFaceOutput {
-        let mut x = relu(self.stem.forward(x));
+        let mut x = conv_then(&self.stem, After::Relu, x);
         let mut tap = None;
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(x);
@@ -79,8 +79,8 @@ impl BlazeFace {
             }
         }
         let fine = tap.unwrap_or_else(|| x.clone()); // always Some: TAP_16X16 < BLOCKS.len()
-        let cls = Tensor::cat(vec![per_anchor(self.head_cls_8.forward(fine.clone()), 1), per_anchor(self.head_cls_16.forward(x.clone()), 1)], 1);
-        let reg = Tensor::cat(vec![per_anchor(self.head_reg_8.forward(fine), 16), per_anchor(self.head_reg_16.forward(x), 16)], 1);
+        let cls = Tensor::cat(vec![per_anchor(conv_then(&self.head_cls_8, After::Nothing, fine.clone()), 1), per_anchor(conv_then(&self.head_cls_16, After::Nothing, x.clone()), 1)], 1);
+        let reg = Tensor::cat(vec![per_anchor(conv_then(&self.head_reg_8, After::Nothing, fine), 16), per_anchor(conv_then(&self.head_reg_16, After::Nothing, x), 16)], 1);
         let [b, n, _] = cls.dims();
         BlazeFaceOutput { regressors: reg, logits: cls.reshape([b, n]) }
     }

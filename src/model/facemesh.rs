@@ -1,6 +1,7 @@
 //! MediaPipe FaceMesh (468 landmarks) as a Burn module. Architecture and weight names: models/face_landmark.md.
 
 use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
+use super::conv::{conv_then, After};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{PRelu, PReluConfig, PaddingConfig2d};
@@ -73,8 +74,8 @@ impl Branch {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let x = self.refine.forward(self.reduce_prelu.forward(self.reduce.forward(x)));
-        let y = self.head.forward(x);
+        let x = self.refine.forward(conv_then(&self.reduce, After::PRelu(&self.reduce_prelu), x));
+        let y = conv_then(&self.head, After::Nothing, x);
         let [b, c, _, _] = y.dims();
         y.reshape([b, c])
     }
@@ -92,7 +93,7 @@ impl FaceMesh {
     /// # Shapes
     /// - input: `[b, 3, 192, 192]`, RGB in [0, 1]
     pub fn forward(&self, x: Tensor<4>) -> FaceMeshOutput {
-        let mut x = self.stem_prelu.forward(self.stem.forward(x));
+        let mut x = conv_then(&self.stem, After::PRelu(&self.stem_prelu), x);
         for block in &self.blocks {
             x = block.forward(x);
         }

@@ -9,6 +9,7 @@
 pub mod blaze_block;
 pub mod blazeface;
 pub mod cache;
+pub mod conv;
 pub mod facemesh;
 pub mod pretrained;
 pub mod swap_model;

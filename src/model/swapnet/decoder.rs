@@ -4,6 +4,7 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LeakyRelu, LeakyReluConfig, PaddingConfig2d};
 use burn::prelude::*;
+use crate::model::conv::{conv_then, After};
 
 fn conv3(c_in: usize, c_out: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([c_in, c_out], [3, 3]).with_padding(PaddingConfig2d::Same).init(device)
@@ -39,7 +40,7 @@ impl Upscale {
     /// # Shapes
     /// `[b, c_in, h, w]` → `[b, c_out, 2h, 2w]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        depth_to_space(self.act.forward(self.conv.forward(x)))
+        depth_to_space(conv_then(&self.conv, After::Leaky(&self.act), x))
     }
 }
 
@@ -57,7 +58,7 @@ impl Residual {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.b.forward(self.act.forward(self.a.forward(x.clone())));
+        let y = conv_then(&self.b, After::Nothing, conv_then(&self.a, After::Leaky(&self.act), x.clone()));
         self.act.forward(x + y)
     }
 }
@@ -109,7 +110,7 @@ impl Decoder {
         for up in &self.mask_ups {
             m = up.forward(m);
         }
-        (self.rgb_head.forward(y), self.mask_head.forward(m))
+        (conv_then(&self.rgb_head, After::Nothing, y), conv_then(&self.mask_head, After::Nothing, m))
     }
 }
 

@@ -4,6 +4,7 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{LeakyRelu, LeakyReluConfig, PaddingConfig2d};
 use burn::prelude::*;
+use crate::model::conv::{conv_then, After};
 
 #[derive(Config, Debug)]
 pub struct EncoderConfig {
@@ -42,7 +43,7 @@ impl Encoder {
     /// - output: `[b, 8·channels, res/16, res/16]`
     pub fn forward(&self, mut x: Tensor<4>) -> Tensor<4> {
         for conv in &self.convs {
-            x = self.act.forward(conv.forward(x));
+            x = conv_then(conv, After::Leaky(&self.act), x);
         }
         x
     }

@@ -1,31 +1,67 @@
-//! Fused CPU kernel for the residual block shared by BlazeFace and FaceMesh ("BlazeBlock"):
-//! 3×3 depthwise convolution → 1×1 convolution → add the (2×2 max-pooled, zero-padded) input → ReLU or PReLU.
+//! Fused CPU kernels for the small convolutional networks of face analysis (BlazeFace, FaceMesh):
 //!
-//! Burn's `flex` backend runs that block as five passes over memory (depthwise, pointwise, channel padding,
+//! - [`BlazeBlock`], their residual block: 3×3 depthwise convolution → 1×1 convolution → add the (2×2
+//!   max-pooled, zero-padded) input → ReLU or PReLU;
+//! - [`Conv2d`], a dense k×k convolution followed by its activation (the networks' first layers).
+//!
+//! Burn's `flex` backend runs a BlazeBlock as five passes over memory (depthwise, pointwise, channel padding,
 //! add, activation), each writing a fresh tensor; at BlazeFace's 64×64 level and 88 tiles a tensor is 35 MB, so
 //! the passes, not the arithmetic, set the speed (BENCHMARKS.md, 2026-12-05, layer by layer). Here one pass
-//! does it all: the output is cut into bands of rows small enough that the depthwise result of a band stays
-//! in the core's cache; the band's 1×1 convolution, skip, bias and activation are applied in registers and
-//! each output value is written once.
+//! does it all: the output is cut into bands of rows small enough that the band's intermediate (depthwise
+//! result, or the convolution's patches) stays in the core's cache; the band's 1×1 convolution, skip, bias and
+//! activation are applied in registers and each output value is written once.
 //!
 //! Safe Rust on plain slices (NCHW, `f32`), nothing about Burn: `src/device/fused.rs` hands tensors over.
 //! Bands run in parallel on rayon's pool (the one `flex` uses). On x86-64 with AVX2 and FMA the loops are
-//! compiled for those (through `pulp`'s runtime detection, safely); elsewhere the same loops run portable.
+//! compiled for those (through `pulp`'s runtime detection, safely); elsewhere the same code runs portable.
 //!
 //! Numbers: the same products as the composed operations, summed in another order, so results differ from
-//! Burn's by rounding only (tests: within 1e-5 relative to the output's scale).
+//! Burn's by rounding only (tests: against an f64 reference, and against Burn in `model::blaze_block`).
+
+#![forbid(unsafe_code)]
 
 use pulp::Simd;
 use rayon::prelude::*;
 
-/// What follows the add.
+/// What follows the convolution (and the add, in a block).
 #[derive(Clone, Copy, Debug)]
 pub enum Activation<'a> {
+    /// Nothing.
+    Identity,
     /// `max(v, 0)` (BlazeFace).
     Relu,
     /// `v` if `v ≥ 0`, else `alpha[c] · v` (FaceMesh); one slope per output channel.
     PRelu(&'a [f32]),
+    /// `v` if `v ≥ 0`, else `slope · v` (the swap network).
+    Leaky(f32),
 }
+
+/// Why a layer cannot run; the caller falls back to composed operations, which report the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError(pub String);
+
+impl std::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fused CPU kernel: {}", self.0)
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
+fn bad<T>(what: String) -> Result<T, ShapeError> {
+    Err(ShapeError(what))
+}
+
+/// Target size of one band's intermediate, in floats: 64 KiB, well inside any current core's L2 (and close
+/// to L1 on the 48 KiB-L1 machine the figures were taken on), so the 1×1 convolution reads it from cache.
+const BAND_FLOATS: usize = 16 * 1024;
+
+/// Fewest output values per band and channel (see `run_in_bands`): two steps of the widest vectors pulp uses.
+const MIN_BAND_COLUMNS: usize = 64;
+
+/// Output channels one step of the 1×1 convolution keeps in registers (each with two SIMD vectors of
+/// columns: with AVX2, 4 × 16 floats in eight registers).
+const CHANNELS: usize = 4;
 
 /// One block's configuration and weights, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -47,25 +83,39 @@ pub struct BlazeBlock<'a> {
     pub activation: Activation<'a>,
 }
 
-/// Why a block cannot run; the caller falls back to composed operations or reports a bug.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShapeError(pub String);
+/// A dense convolution with a square kernel, then its activation.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv2d<'a> {
+    pub channels_in: usize,
+    pub channels_out: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    /// Zero padding: top, left, bottom, right (Burn's `PaddingConfig2d::Explicit` order).
+    pub padding: [usize; 4],
+    /// `[channels_out, channels_in, kernel, kernel]`.
+    pub weight: &'a [f32],
+    /// `[channels_out]`.
+    pub bias: &'a [f32],
+    pub activation: Activation<'a>,
+}
 
-impl std::fmt::Display for ShapeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BlazeBlock kernel: {}", self.0)
+fn check_activation(activation: Activation<'_>, channels: usize) -> Result<(), ShapeError> {
+    match activation {
+        Activation::PRelu(alpha) if alpha.len() != channels => {
+            bad(format!("PReLU slopes: {} values, expected {channels}", alpha.len()))
+        }
+        _ => Ok(()),
     }
 }
 
-impl std::error::Error for ShapeError {}
-
-/// Target size of one band's depthwise result, in floats: 64 KiB, well inside any current core's L2 (and
-/// close to L1 on the 48 KiB-L1 machine the figures were taken on), so the 1×1 convolution reads it from
-/// cache. Bigger bands were not faster there; much smaller ones lose to per-band overhead.
-const BAND_FLOATS: usize = 16 * 1024;
-
-/// Output channels one step of the 1×1 convolution keeps in registers (each with two SIMD vectors of columns).
-const CHANNELS: usize = 4;
+fn check_lengths(lengths: &[(&str, usize, usize)]) -> Result<(), ShapeError> {
+    for &(what, got, want) in lengths {
+        if got != want {
+            return bad(format!("{what}: {got} values, expected {want}"));
+        }
+    }
+    Ok(())
+}
 
 impl BlazeBlock<'_> {
     /// Output height and width for an input of `h × w`.
@@ -79,9 +129,10 @@ impl BlazeBlock<'_> {
         }
     }
 
-    fn check(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<(), ShapeError> {
+    /// Runs the block on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
+    /// `[batch, channels_out, h', w']` with `(h', w') = output_size(h, w)`.
+    pub fn forward(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<f32>, ShapeError> {
         let (ci, co) = (self.channels_in, self.channels_out);
-        let bad = |what: String| Err(ShapeError(what));
         if self.stride != 1 && self.stride != 2 {
             return bad(format!("stride {} (1 or 2 only)", self.stride));
         }
@@ -91,100 +142,181 @@ impl BlazeBlock<'_> {
         if h < self.stride || w < self.stride {
             return bad(format!("{h}x{w} input is too small for stride {}", self.stride));
         }
-        if x.len() != batch * ci * h * w {
-            return bad(format!("input has {} values, not {batch}x{ci}x{h}x{w}", x.len()));
-        }
-        let lengths = [
+        check_lengths(&[
+            ("input", x.len(), batch * ci * h * w),
             ("depthwise weights", self.depthwise.len(), ci * 9),
             ("depthwise bias", self.depthwise_bias.len(), ci),
             ("pointwise weights", self.pointwise.len(), co * ci),
             ("pointwise bias", self.pointwise_bias.len(), co),
-        ];
-        for (what, got, want) in lengths {
-            if got != want {
-                return bad(format!("{what}: {got} values, expected {want}"));
-            }
-        }
-        if let Activation::PRelu(alpha) = self.activation {
-            if alpha.len() != co {
-                return bad(format!("PReLU slopes: {} values, expected {co}", alpha.len()));
-            }
-        }
-        Ok(())
+        ])?;
+        check_activation(self.activation, co)?;
+        let (ho, wo) = self.output_size(h, w);
+        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci))
+    }
+}
+
+impl Conv2d<'_> {
+    /// Output height and width for an input of `h × w` (`None` if the kernel does not fit).
+    pub fn output_size(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let [top, left, bottom, right] = self.padding;
+        let (hp, wp) = (h + top + bottom, w + left + right);
+        (self.stride > 0 && hp >= self.kernel && wp >= self.kernel)
+            .then(|| ((hp - self.kernel) / self.stride + 1, (wp - self.kernel) / self.stride + 1))
     }
 
-    /// Runs the block on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
+    /// Runs the convolution on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
     /// `[batch, channels_out, h', w']` with `(h', w') = output_size(h, w)`.
     pub fn forward(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<f32>, ShapeError> {
-        self.check(x, batch, h, w)?;
-        let (ho, wo) = self.output_size(h, w);
-        let plane = ho * wo;
-        let rows = (BAND_FLOATS / (self.channels_in * wo)).clamp(1, ho);
-        let bands = ho.div_ceil(rows);
-        let mut out = vec![0.0f32; batch * self.channels_out * plane];
+        let (ci, co, k) = (self.channels_in, self.channels_out, self.kernel);
+        let Some((ho, wo)) = self.output_size(h, w) else {
+            return bad(format!("{k}x{k} kernel, stride {}, padding {:?} on {h}x{w}", self.stride, self.padding));
+        };
+        if ci == 0 || co == 0 {
+            return bad(format!("{ci} -> {co} channels"));
+        }
+        check_lengths(&[
+            ("input", x.len(), batch * ci * h * w),
+            ("weights", self.weight.len(), co * ci * k * k),
+            ("bias", self.bias.len(), co),
+        ])?;
+        check_activation(self.activation, co)?;
+        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci * k * k))
+    }
+}
 
-        // One task per (image, band of output rows), each owning its rows of every output channel: disjoint
-        // slices cut safely with chunks_mut.
-        let mut tasks = Vec::with_capacity(batch * bands);
-        for (n, image) in out.chunks_mut(self.channels_out * plane).enumerate() {
-            let mut per_band: Vec<Vec<&mut [f32]>> =
-                (0..bands).map(|_| Vec::with_capacity(self.channels_out)).collect();
-            for channel in image.chunks_mut(plane) {
-                for (b, rows_of_band) in channel.chunks_mut(rows * wo).enumerate() {
-                    per_band[b].push(rows_of_band);
-                }
-            }
-            for (b, outputs) in per_band.into_iter().enumerate() {
-                tasks.push(Band { image: n, row0: b * rows, outputs });
+/// One task: rows `row0..` of output channels `first_channel..` of one image.
+struct Band<'o> {
+    image: usize,
+    row0: usize,
+    first_channel: usize,
+    outputs: Vec<&'o mut [f32]>,
+}
+
+/// Per-thread buffers, reused from band to band.
+#[derive(Default)]
+struct Scratch {
+    /// The band's input to the 1×1 convolution: `[depth, band length]`.
+    columns: Vec<f32>,
+    /// A block's pooled skip path at stride 2.
+    pooled: Vec<f32>,
+    /// A row of zeros: the padding rows of the depthwise convolution.
+    zeros: Vec<f32>,
+}
+
+/// A layer computed band by band.
+trait BandKernel: Sync {
+    fn channels_out(&self) -> usize;
+    /// Whether the band's intermediate costs little next to its 1×1 convolution, so that splitting a band's
+    /// output channels between threads (which computes it once per part) pays. True for a convolution's
+    /// patches (a copy); false for a block's depthwise convolution (BlazeFace at batch 1 lost 30%).
+    fn cheap_intermediate(&self) -> bool;
+    /// Fills `band.outputs` from one image of the input. Called inside the SIMD context: `inline(always)`.
+    #[allow(clippy::too_many_arguments)]
+    fn band<S: Simd, M: MulAdd>(&self, simd: S, image: &[f32], size: [usize; 2], wo: usize, band: &mut Band<'_>, scratch: &mut Scratch);
+}
+
+/// Cuts the output into (image, band of rows) tasks, each owning its rows of every output channel (disjoint
+/// slices, cut safely with `chunks_mut`), and runs them on rayon's pool. `depth` is the number of rows of the
+/// band's intermediate (it sets the band height).
+fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usize; 2], [ho, wo]: [usize; 2], depth: usize) -> Vec<f32> {
+    let (co, plane) = (kernel.channels_out(), ho * wo);
+    // At least MIN_BAND_COLUMNS per band: the 1×1 convolution's vector loop covers whole steps of two
+    // vectors (16 floats with AVX2) and leaves the rest to a scalar loop, so a 1-row band of an 8-wide plane
+    // would run entirely scalar (the swap network's deepest convolutions: 9x slower).
+    let rows = (BAND_FLOATS / (depth * wo)).max(MIN_BAND_COLUMNS.div_ceil(wo)).clamp(1, ho);
+    let bands = ho.div_ceil(rows);
+    let mut out = vec![0.0f32; batch * co * plane];
+    // Too few bands to keep every thread busy (one image, a small plane: the swap network's deepest layers)
+    // → also split the output channels, at the price of computing the band's intermediate once per part.
+    let parts = if kernel.cheap_intermediate() {
+        (2 * rayon::current_num_threads()).div_ceil(batch * bands).clamp(1, co.div_ceil(CHANNELS))
+    } else {
+        1
+    };
+    let per_part = co.div_ceil(parts).next_multiple_of(CHANNELS);
+    let mut tasks = Vec::with_capacity(batch * bands * parts);
+    for (n, image) in out.chunks_mut(co * plane).enumerate() {
+        let mut per_band: Vec<Vec<&mut [f32]>> = (0..bands).map(|_| Vec::with_capacity(co)).collect();
+        for channel in image.chunks_mut(plane) {
+            for (b, rows_of_band) in channel.chunks_mut(rows * wo).enumerate() {
+                per_band[b].push(rows_of_band);
             }
         }
-        let image_len = self.channels_in * h * w;
-        tasks.into_par_iter().for_each_init(Scratch::default, |scratch, mut band| {
-            let input = &x[band.image * image_len..][..image_len];
-            self.dispatch(input, h, w, wo, &mut band, scratch);
-        });
-        Ok(out)
+        for (b, mut outputs) in per_band.into_iter().enumerate() {
+            let mut first_channel = 0;
+            while !outputs.is_empty() {
+                let rest = outputs.split_off(per_part.min(outputs.len()));
+                let count = outputs.len();
+                tasks.push(Band { image: n, row0: b * rows, first_channel, outputs });
+                first_channel += count;
+                outputs = rest;
+            }
+        }
     }
-
-    fn dispatch(&self, input: &[f32], h: usize, w: usize, wo: usize, band: &mut Band<'_>, scratch: &mut Scratch) {
+    let image_len = x.len() / batch;
+    tasks.into_par_iter().for_each_init(Scratch::default, |scratch, mut band| {
+        let image = &x[band.image * image_len..][..image_len];
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
-            return Simd::vectorize(simd, BandWithSimd { block: self, input, h, w, wo, band, scratch });
+            return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
         }
-        self.run_band::<_, Separate>(pulp::Scalar::new(), input, h, w, wo, band, scratch)
+        kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, &mut band, scratch)
+    });
+    out
+}
+
+/// A band as pulp wants it to compile it with AVX2 + FMA enabled: `with_simd` is instantiated inside pulp's
+/// `#[target_feature]` function and inlined there. (A closure is not: it was compiled without the features,
+/// and every `mul_add` became a call to the C library's `fmaf`, 3× slower than Burn.)
+struct BandWithSimd<'k, 'b, 'o, K> {
+    kernel: &'k K,
+    image: &'k [f32],
+    size: [usize; 2],
+    wo: usize,
+    band: &'b mut Band<'o>,
+    scratch: &'b mut Scratch,
+}
+
+impl<K: BandKernel> pulp::WithSimd for BandWithSimd<'_, '_, '_, K> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        self.kernel.band::<S, Fused>(simd, self.image, self.size, self.wo, self.band, self.scratch)
+    }
+}
+
+impl BandKernel for BlazeBlock<'_> {
+    fn channels_out(&self) -> usize {
+        self.channels_out
     }
 
-    /// Everything below is `inline(always)` so that it is compiled inside `dispatch`'s AVX2 + FMA context.
+    fn cheap_intermediate(&self) -> bool {
+        false
+    }
+
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn run_band<S: Simd, M: MulAdd>(&self, simd: S, input: &[f32], h: usize, w: usize, wo: usize, band: &mut Band<'_>, scratch: &mut Scratch) {
+    fn band<S: Simd, M: MulAdd>(&self, simd: S, image: &[f32], [h, w]: [usize; 2], wo: usize, band: &mut Band<'_>, scratch: &mut Scratch) {
         let ci = self.channels_in;
         let len = band.outputs[0].len();
         let rows = len / wo;
-        scratch.depthwise.resize(ci * len, 0.0);
+        scratch.columns.resize(ci * len, 0.0);
+        scratch.zeros.resize(w, 0.0);
+        let zeros = &scratch.zeros[..w];
         for c in 0..ci {
-            let plane = &input[c * h * w..][..h * w];
-            let kernel = &self.depthwise[c * 9..][..9];
-            let dst = &mut scratch.depthwise[c * len..][..len];
-            dst.fill(self.depthwise_bias[c]);
-            for r in 0..rows {
-                let out_row = &mut dst[r * wo..][..wo];
-                let y = band.row0 + r;
-                for ky in 0..3 {
-                    // Input row for this tap: stride 1 pads one row on top, stride 2 none.
-                    let Some(iy) = (y * self.stride + ky).checked_sub(if self.stride == 1 { 1 } else { 0 }) else {
-                        continue;
-                    };
-                    if iy >= h {
-                        continue;
-                    }
-                    let row = &plane[iy * w..][..w];
-                    let k = [kernel[ky * 3], kernel[ky * 3 + 1], kernel[ky * 3 + 2]];
-                    if self.stride == 1 {
-                        depthwise_row_stride1::<M>(out_row, row, k);
-                    } else {
-                        depthwise_row_stride2::<M>(out_row, row, k);
-                    }
+            let plane = &image[c * h * w..][..h * w];
+            let kernel: &[f32; 9] = self.depthwise[c * 9..][..9].try_into().expect("9 taps");
+            let dst = &mut scratch.columns[c * len..][..len];
+            for (r, out_row) in dst.chunks_exact_mut(wo).enumerate() {
+                // The three input rows under this output row (stride 1 pads one row on top, stride 2 none);
+                // rows in the padding read zeros.
+                let top = (band.row0 + r) * self.stride;
+                let tap = |ky: usize| (top + ky).checked_sub(2 - self.stride).filter(|&iy| iy < h).map_or(zeros, |iy| &plane[iy * w..][..w]);
+                let rows = [tap(0), tap(1), tap(2)];
+                if self.stride == 1 {
+                    depthwise_row_stride1::<M>(out_row, rows, kernel, self.depthwise_bias[c]);
+                } else {
+                    depthwise_row_stride2::<M>(out_row, rows, kernel, self.depthwise_bias[c]);
                 }
             }
         }
@@ -193,7 +325,7 @@ impl BlazeBlock<'_> {
         if self.stride == 2 {
             scratch.pooled.resize(ci * len, 0.0);
             for c in 0..ci {
-                let plane = &input[c * h * w..][..h * w];
+                let plane = &image[c * h * w..][..h * w];
                 let dst = &mut scratch.pooled[c * len..][..len];
                 for r in 0..rows {
                     let y = 2 * (band.row0 + r);
@@ -204,53 +336,115 @@ impl BlazeBlock<'_> {
                 }
             }
         }
-        let skip = |c: usize| -> &[f32] {
-            if self.stride == 2 {
-                &scratch.pooled[c * len..][..len]
-            } else {
-                &input[c * h * w + band.row0 * w..][..len]
-            }
+        let (pooled, row0) = (&scratch.pooled, band.row0);
+        let skip = |c: usize| -> Option<&[f32]> {
+            (c < ci).then(|| if self.stride == 2 { &pooled[c * len..][..len] } else { &image[c * h * w + row0 * w..][..len] })
         };
-        let depthwise = &scratch.depthwise;
-        let co = self.channels_out;
-        let mut c0 = 0;
-        while c0 < co {
-            let group = (co - c0).min(CHANNELS);
-            if group == CHANNELS {
-                self.pointwise_group::<S, CHANNELS>(simd, depthwise, len, c0, &skip, &mut band.outputs[c0..c0 + CHANNELS]);
-            } else {
-                for c in c0..co {
-                    self.pointwise_group::<S, 1>(simd, depthwise, len, c, &skip, &mut band.outputs[c..c + 1]);
+        let pointwise = Pointwise { depth: ci, weights: self.pointwise, bias: self.pointwise_bias, activation: self.activation };
+        pointwise.band(simd, &scratch.columns, len, &skip, band.first_channel, &mut band.outputs);
+    }
+}
+
+impl BandKernel for Conv2d<'_> {
+    fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    fn cheap_intermediate(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn band<S: Simd, M: MulAdd>(&self, simd: S, image: &[f32], [h, w]: [usize; 2], wo: usize, band: &mut Band<'_>, scratch: &mut Scratch) {
+        let (ci, k, s) = (self.channels_in, self.kernel, self.stride);
+        let [top, left, ..] = self.padding;
+        let len = band.outputs[0].len();
+        let rows = len / wo;
+        // The band's patches, one row per (input channel, ky, kx) in the weights' order.
+        scratch.columns.resize(ci * k * k * len, 0.0);
+        let mut patches = scratch.columns.chunks_exact_mut(len);
+        for c in 0..ci {
+            let plane = &image[c * h * w..][..h * w];
+            for ky in 0..k {
+                for kx in 0..k {
+                    let dst = patches.next().expect("ci * k * k rows");
+                    for r in 0..rows {
+                        let out_row = &mut dst[r * wo..][..wo];
+                        let iy = ((band.row0 + r) * s + ky).checked_sub(top).filter(|&iy| iy < h);
+                        let Some(iy) = iy else {
+                            out_row.fill(0.0);
+                            continue;
+                        };
+                        // Columns x with 0 ≤ x·s + kx - left < w read the row, the others are padding.
+                        let row = &plane[iy * w..][..w];
+                        let first = left.saturating_sub(kx).div_ceil(s).min(wo);
+                        let end = (w + left).saturating_sub(kx).div_ceil(s).clamp(first, wo);
+                        out_row[..first].fill(0.0);
+                        out_row[end..].fill(0.0);
+                        let from = &row[first * s + kx - left..];
+                        for (d, &v) in out_row[first..end].iter_mut().zip(from.iter().step_by(s)) {
+                            *d = v;
+                        }
+                    }
                 }
             }
-            c0 += group;
+        }
+        let pointwise = Pointwise { depth: ci * k * k, weights: self.weight, bias: self.bias, activation: self.activation };
+        pointwise.band(simd, &scratch.columns, len, &|_| None, band.first_channel, &mut band.outputs);
+    }
+}
+
+/// A 1×1 convolution over a band's intermediate (`[depth, len]`), plus bias, an optional skip per output
+/// channel and the activation.
+struct Pointwise<'a> {
+    depth: usize,
+    /// `[channels_out, depth]`.
+    weights: &'a [f32],
+    bias: &'a [f32],
+    activation: Activation<'a>,
+}
+
+impl Pointwise<'_> {
+    #[inline(always)]
+    /// `outputs` are channels `first..first + outputs.len()`.
+    #[allow(clippy::too_many_arguments)]
+    fn band<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]]) {
+        let count = outputs.len();
+        let mut i = 0;
+        while i + CHANNELS <= count {
+            self.group::<S, CHANNELS>(simd, columns, len, first + i, skip, &mut outputs[i..i + CHANNELS]);
+            i += CHANNELS;
+        }
+        for c in i..count {
+            self.group::<S, 1>(simd, columns, len, first + c, skip, &mut outputs[c..c + 1]);
         }
     }
 
-    /// Output channels `c0..c0 + G` of one band: bias + skip + Σ weights × depthwise, then the activation,
-    /// written once. `G` channels × two SIMD vectors of columns stay in registers across the input channels
-    /// (with AVX2: 4 × 16 floats in eight registers).
+    /// Output channels `c0..c0 + G`: bias + skip + Σ weights × columns, then the activation, written once.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn pointwise_group<'s, S: Simd, const G: usize>(
+    fn group<'s, S: Simd, const G: usize>(
         &self,
         simd: S,
-        depthwise: &[f32],
+        columns: &[f32],
         len: usize,
         c0: usize,
-        skip: &impl Fn(usize) -> &'s [f32],
+        skip: &impl Fn(usize) -> Option<&'s [f32]>,
         outputs: &mut [&mut [f32]],
     ) {
-        let ci = self.channels_in;
-        let weights: [&[f32]; G] = std::array::from_fn(|g| &self.pointwise[(c0 + g) * ci..][..ci]);
-        let skips: [Option<&[f32]>; G] = std::array::from_fn(|g| (c0 + g < ci).then(|| skip(c0 + g)));
-        let slopes: [f32; G] = std::array::from_fn(|g| match self.activation {
-            Activation::Relu => 0.0,
-            Activation::PRelu(alpha) => alpha[c0 + g],
-        });
+        let depth = self.depth;
+        let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * depth..][..depth]);
+        let skips: [Option<&[f32]>; G] = std::array::from_fn(|g| skip(c0 + g));
+        // Every activation as max(v, 0) + slope · min(v, 0): identity is slope 1, ReLU slope 0 (exact).
+        let (floor, slopes): (f32, [f32; G]) = match self.activation {
+            Activation::Identity => (f32::NEG_INFINITY, [0.0; G]),
+            Activation::Relu => (0.0, [0.0; G]),
+            Activation::PRelu(alpha) => (0.0, std::array::from_fn(|g| alpha[c0 + g])),
+            Activation::Leaky(slope) => (0.0, [slope; G]),
+        };
         let lanes = std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
         let step = 2 * lanes;
-        let zero = simd.splat_f32s(0.0);
+        let (zero, floor_v) = (simd.splat_f32s(0.0), simd.splat_f32s(floor));
         let two = |s: &[f32]| -> [S::f32s; 2] {
             let (v, _) = S::as_simd_f32s(s);
             [v[0], v[1]]
@@ -259,7 +453,7 @@ impl BlazeBlock<'_> {
         while col + step <= len {
             let mut acc = [[zero; 2]; G];
             for g in 0..G {
-                let bias = simd.splat_f32s(self.pointwise_bias[c0 + g]);
+                let bias = simd.splat_f32s(self.bias[c0 + g]);
                 acc[g] = match skips[g] {
                     Some(s) => {
                         let v = two(&s[col..col + step]);
@@ -268,8 +462,8 @@ impl BlazeBlock<'_> {
                     None => [bias, bias],
                 };
             }
-            for i in 0..ci {
-                let d = two(&depthwise[i * len + col..][..step]);
+            for i in 0..depth {
+                let d = two(&columns[i * len + col..][..step]);
                 for g in 0..G {
                     let wgt = simd.splat_f32s(weights[g][i]);
                     acc[g][0] = simd.mul_add_e_f32s(wgt, d[0], acc[g][0]);
@@ -277,11 +471,13 @@ impl BlazeBlock<'_> {
                 }
             }
             for g in 0..G {
-                // ReLU is PReLU with slope 0: max(v, 0) + slope · min(v, 0), exact either way.
                 let slope = simd.splat_f32s(slopes[g]);
                 let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
                 for (o, a) in dst.iter_mut().zip(acc[g]) {
-                    *o = simd.mul_add_e_f32s(slope, simd.min_f32s(a, zero), simd.max_f32s(a, zero));
+                    let activated = simd.mul_add_e_f32s(slope, simd.min_f32s(a, zero), simd.max_f32s(a, floor_v));
+                    // SIMD min/max drop a NaN (x86 returns the other operand), which would turn a model full
+                    // of NaN into plausible zeros; adding a·0 (0 for finite a, NaN otherwise) keeps it visible.
+                    *o = simd.add_f32s(activated, simd.mul_f32s(a, zero));
                 }
             }
             col += step;
@@ -289,50 +485,18 @@ impl BlazeBlock<'_> {
         // The last columns (fewer than two vectors), one at a time.
         for c in col..len {
             for g in 0..G {
-                let mut v = self.pointwise_bias[c0 + g] + skips[g].map_or(0.0, |s| s[c]);
-                for i in 0..ci {
-                    v += weights[g][i] * depthwise[i * len + c];
+                let mut v = self.bias[c0 + g] + skips[g].map_or(0.0, |s| s[c]);
+                for i in 0..depth {
+                    v += weights[g][i] * columns[i * len + c];
                 }
-                outputs[g][c] = if v >= 0.0 { v } else { slopes[g] * v };
+                outputs[g][c] = match self.activation {
+                    Activation::Identity => v,
+                    _ if v >= 0.0 => v,
+                    _ => slopes[g] * v,
+                };
             }
         }
     }
-}
-
-/// `run_band` as pulp wants it to compile it with AVX2 + FMA enabled: `with_simd` is instantiated inside
-/// pulp's `#[target_feature]` function and inlined there. (A closure is not: it was compiled without the
-/// features, and every `mul_add` became a call to the C library's `fmaf`, 3× slower than Burn.)
-struct BandWithSimd<'k, 'b, 'o> {
-    block: &'k BlazeBlock<'k>,
-    input: &'k [f32],
-    h: usize,
-    w: usize,
-    wo: usize,
-    band: &'b mut Band<'o>,
-    scratch: &'b mut Scratch,
-}
-
-impl pulp::WithSimd for BandWithSimd<'_, '_, '_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
-        self.block.run_band::<S, Fused>(simd, self.input, self.h, self.w, self.wo, self.band, self.scratch)
-    }
-}
-
-/// One task: rows `row0..` of every output channel of one image.
-struct Band<'o> {
-    image: usize,
-    row0: usize,
-    outputs: Vec<&'o mut [f32]>,
-}
-
-/// Per-thread buffers, reused from band to band.
-#[derive(Default)]
-struct Scratch {
-    depthwise: Vec<f32>,
-    pooled: Vec<f32>,
 }
 
 /// `a · b + c`: one fused instruction where the CPU has FMA, a multiply and an add elsewhere (`f32::mul_add`
@@ -358,29 +522,54 @@ impl MulAdd for Separate {
     }
 }
 
-/// `out[x] += k0·row[x-1] + k1·row[x] + k2·row[x+1]`, zero outside the row.
+/// One output row of a 3×3 depthwise convolution at stride 1 (zero outside the rows):
+/// `out[x] = bias + Σ_ky k[ky][0]·row_ky[x-1] + k[ky][1]·row_ky[x] + k[ky][2]·row_ky[x+1]`.
 #[inline(always)]
-fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], row: &[f32], [k0, k1, k2]: [f32; 3]) {
-    let n = row.len();
+fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
+    let n = out.len();
+    let tap = |x: usize, dx: usize, row: &[f32]| if x + dx >= 1 && x + dx - 1 < n { row[x + dx - 1] } else { 0.0 };
+    let edge = |x: usize| {
+        let mut v = bias;
+        for (ky, row) in rows.iter().enumerate() {
+            for dx in 0..3 {
+                v = M::mul_add(k[ky * 3 + dx], tap(x, dx, row), v);
+            }
+        }
+        v
+    };
+    out[0] = edge(0);
     if n == 1 {
-        out[0] = M::mul_add(k1, row[0], out[0]);
         return;
     }
-    out[0] = M::mul_add(k1, row[0], M::mul_add(k2, row[1], out[0]));
-    out[n - 1] = M::mul_add(k0, row[n - 2], M::mul_add(k1, row[n - 1], out[n - 1]));
-    let inner = out[1..n - 1].iter_mut().zip(&row[..n - 2]).zip(&row[1..n - 1]).zip(&row[2..]);
-    for (((o, &l), &m), &r) in inner {
-        *o = M::mul_add(k0, l, M::mul_add(k1, m, M::mul_add(k2, r, *o)));
+    out[n - 1] = edge(n - 1);
+    // The interior as nine equally long slices, so the loop has no bounds checks and vectorises.
+    let m = n - 2;
+    let [a, b, c] = rows.map(|row| [&row[..m], &row[1..m + 1], &row[2..m + 2]]);
+    let out = &mut out[1..m + 1];
+    for x in 0..m {
+        let mut v = bias;
+        for (ky, row) in [a, b, c].iter().enumerate() {
+            v = M::mul_add(k[ky * 3], row[0][x], v);
+            v = M::mul_add(k[ky * 3 + 1], row[1][x], v);
+            v = M::mul_add(k[ky * 3 + 2], row[2][x], v);
+        }
+        out[x] = v;
     }
 }
 
-/// Stride 2, padding on the right only: `out[x] += k0·row[2x] + k1·row[2x+1] + k2·row[2x+2]`.
+/// The same at stride 2 with padding on the right only: `row_ky[2x]`, `row_ky[2x+1]`, `row_ky[2x+2]`.
 #[inline(always)]
-fn depthwise_row_stride2<M: MulAdd>(out: &mut [f32], row: &[f32], [k0, k1, k2]: [f32; 3]) {
-    let n = row.len();
+fn depthwise_row_stride2<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
+    let w = rows[0].len();
     for (x, o) in out.iter_mut().enumerate() {
-        let third = if 2 * x + 2 < n { row[2 * x + 2] } else { 0.0 };
-        *o = M::mul_add(k0, row[2 * x], M::mul_add(k1, row[2 * x + 1], M::mul_add(k2, third, *o)));
+        let mut v = bias;
+        for (ky, row) in rows.iter().enumerate() {
+            let third = if 2 * x + 2 < w { row[2 * x + 2] } else { 0.0 };
+            v = M::mul_add(k[ky * 3], row[2 * x], v);
+            v = M::mul_add(k[ky * 3 + 1], row[2 * x + 1], v);
+            v = M::mul_add(k[ky * 3 + 2], third, v);
+        }
+        *o = v;
     }
 }
 
@@ -432,8 +621,10 @@ mod tests {
                             };
                         }
                         let v = match b.activation {
+                            Activation::Identity => s,
                             Activation::Relu => s.max(0.0),
                             Activation::PRelu(a) => if s >= 0.0 { s } else { a[o] as f64 * s },
+                            Activation::Leaky(a) => if s >= 0.0 { s } else { a as f64 * s },
                         };
                         out[((n * co + o) * ho + y) * wo + xx] = v as f32;
                     }
@@ -499,6 +690,128 @@ mod tests {
         // Big enough for several bands per image and a channel count that leaves a remainder of groups.
         check(16, 19, 1, true, 1, 70, 40);
         check(16, 19, 2, false, 1, 70, 41);
+    }
+
+    /// A dense convolution the obvious way, in f64.
+    fn conv_reference(cv: &Conv2d<'_>, x: &[f32], batch: usize, h: usize, w: usize) -> Vec<f32> {
+        let (ci, co, k) = (cv.channels_in, cv.channels_out, cv.kernel);
+        let (ho, wo) = cv.output_size(h, w).unwrap();
+        let [top, left, ..] = cv.padding;
+        let mut out = vec![0.0f32; batch * co * ho * wo];
+        for n in 0..batch {
+            for o in 0..co {
+                for y in 0..ho {
+                    for xx in 0..wo {
+                        let mut s = cv.bias[o] as f64;
+                        for c in 0..ci {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let iy = (y * cv.stride + ky) as isize - top as isize;
+                                    let ix = (xx * cv.stride + kx) as isize - left as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                        let v = x[((n * ci + c) * h + iy as usize) * w + ix as usize] as f64;
+                                        s += cv.weight[((o * ci + c) * k + ky) * k + kx] as f64 * v;
+                                    }
+                                }
+                            }
+                        }
+                        let v = match cv.activation {
+                            Activation::Identity => s,
+                            Activation::Relu => s.max(0.0),
+                            Activation::PRelu(a) => if s >= 0.0 { s } else { a[o] as f64 * s },
+                            Activation::Leaky(a) => if s >= 0.0 { s } else { a as f64 * s },
+                        };
+                        out[((n * co + o) * ho + y) * wo + xx] = v as f32;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check_conv(ci: usize, co: usize, k: usize, stride: usize, padding: [usize; 4], activation: u8, batch: usize, h: usize, w: usize) {
+        let (weight, bias, alpha) = (values(co * ci * k * k, 7), values(co, 8), values(co, 9));
+        let cv = Conv2d {
+            channels_in: ci,
+            channels_out: co,
+            kernel: k,
+            stride,
+            padding,
+            weight: &weight,
+            bias: &bias,
+            activation: match activation {
+                0 => Activation::Identity,
+                1 => Activation::Relu,
+                2 => Activation::Leaky(0.2),
+                _ => Activation::PRelu(&alpha),
+            },
+        };
+        let x = values(batch * ci * h * w, 10);
+        let got = cv.forward(&x, batch, h, w).unwrap();
+        let want = conv_reference(&cv, &x, batch, h, w);
+        assert_eq!(got.len(), want.len());
+        // As for the block: f32 sums of ci·k² terms of magnitude ≤ 1 against f64.
+        let tolerance = 1e-5 * (ci * k * k) as f32;
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() <= tolerance, "conv {ci}->{co} k{k} s{stride} {h}x{w} at {i}: {g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn convolution_matches_reference() {
+        // BlazeFace's first layer, FaceMesh's first layer and its last (3×3 stride 3, no padding, no activation).
+        check_conv(3, 24, 5, 2, [1, 1, 2, 2], 1, 2, 32, 32);
+        check_conv(3, 16, 3, 2, [0, 0, 1, 1], 3, 1, 24, 20);
+        // The swap network's: 5×5 stride 2 with leaky ReLU, 3×3 `Same`.
+        check_conv(16, 32, 5, 2, [1, 1, 2, 2], 2, 1, 16, 16);
+        check_conv(12, 48, 3, 1, [1, 1, 1, 1], 2, 2, 8, 8);
+        check_conv(32, 5, 3, 3, [0, 0, 0, 0], 0, 2, 3, 3);
+        // A 1×1 convolution, several bands, channel-group remainders and an odd width.
+        check_conv(40, 11, 1, 1, [0, 0, 0, 0], 3, 1, 50, 37);
+        assert!(Conv2d { kernel: 9, ..Conv2d { channels_in: 1, channels_out: 1, kernel: 1, stride: 1, padding: [0; 4], weight: &[0.0; 81], bias: &[0.0], activation: Activation::Identity } }
+            .forward(&[0.0; 4], 1, 2, 2)
+            .is_err());
+    }
+
+    /// A NaN anywhere (weights of a damaged model, pixels) must reach the output as NaN, as it does through
+    /// Burn's operations: the node detects unusable networks by their non-finite output.
+    #[test]
+    fn nan_propagates_through_every_activation() {
+        for activation in [0u8, 1, 2, 3] {
+            let (weight, bias, alpha) = (vec![f32::NAN; 4 * 3 * 9], values(4, 1), values(4, 2));
+            let cv = Conv2d {
+                channels_in: 3,
+                channels_out: 4,
+                kernel: 3,
+                stride: 1,
+                padding: [1; 4],
+                weight: &weight,
+                bias: &bias,
+                activation: match activation {
+                    0 => Activation::Identity,
+                    1 => Activation::Relu,
+                    2 => Activation::Leaky(0.1),
+                    _ => Activation::PRelu(&alpha),
+                },
+            };
+            let out = cv.forward(&values(3 * 8 * 8, 3), 1, 8, 8).unwrap();
+            assert!(out.iter().all(|v| v.is_nan()), "activation {activation}");
+        }
+        let mut x = values(2 * 16 * 16, 4);
+        x[100] = f32::NAN;
+        let (dw, dwb, pw, pwb) = (values(18, 5), values(2, 6), values(6, 7), values(3, 8));
+        let block = BlazeBlock {
+            channels_in: 2,
+            channels_out: 3,
+            stride: 1,
+            depthwise: &dw,
+            depthwise_bias: &dwb,
+            pointwise: &pw,
+            pointwise_bias: &pwb,
+            activation: Activation::Relu,
+        };
+        let out = block.forward(&x, 1, 16, 16).unwrap();
+        assert!(out.iter().any(|v| v.is_nan()));
     }
 
     #[test]

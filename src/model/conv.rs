@@ -1,0 +1,113 @@
+//! A convolution followed by its activation, as one fused kernel on the CPU: the face networks' plain
+//! convolutions (BlazeFace's and FaceMesh's first and last layers) and the swap network's at inference.
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{LeakyRelu, PRelu, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// What follows a convolution in [`conv_then`].
+pub enum After<'a> {
+    Nothing,
+    Relu,
+    PRelu(&'a PRelu),
+    Leaky(&'a LeakyRelu),
+}
+
+/// `conv` then its activation: one fused kernel on the CPU (`device::fused`), Burn's operations elsewhere or
+/// when the kernel declines (groups, dilation, non-square kernels, `Same` padding other than stride 1 with an odd
+/// kernel), and always for autodiff tensors, so training differentiates Burn's operations.
+pub fn conv_then(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
+    if let Some(y) = conv_fused(conv, &after, &x) {
+        return y;
+    }
+    let y = conv.forward(x);
+    match after {
+        After::Nothing => y,
+        After::Relu => relu(y),
+        After::PRelu(p) => p.forward(y),
+        After::Leaky(l) => l.forward(y),
+    }
+}
+
+fn conv_fused(conv: &Conv2d, after: &After<'_>, x: &Tensor<4>) -> Option<Tensor<4>> {
+    use crate::device::fused;
+    let padding = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+        PaddingConfig2d::Valid => [0; 4],
+        // Burn's `Same` at stride 1 with an odd kernel: (k - 1) / 2 on every side.
+        PaddingConfig2d::Same if conv.stride == [1, 1] && conv.kernel_size[0] == conv.kernel_size[1] && conv.kernel_size[0] % 2 == 1 => {
+            [(conv.kernel_size[0] - 1) / 2; 4]
+        }
+        PaddingConfig2d::Same => return None,
+    };
+    let [stride, stride_w] = conv.stride;
+    if conv.groups != 1 || conv.dilation != [1, 1] || stride != stride_w {
+        return None;
+    }
+    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref()?.val());
+    let alpha = match after {
+        After::PRelu(p) => Some(p.alpha.val()),
+        _ => None,
+    };
+    let after = match (after, &alpha) {
+        (After::PRelu(_), Some(a)) => fused::After::PRelu(a),
+        (After::Relu, _) => fused::After::Relu,
+        (After::Leaky(l), _) => fused::After::Leaky(l.negative_slope as f32),
+        _ => fused::After::Nothing,
+    };
+    fused::conv2d(x, &fused::ConvTensors { weight: &weight, bias: &bias, stride, padding, after })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::{LeakyReluConfig, PReluConfig};
+    use burn::tensor::Distribution;
+
+    /// `conv_then`'s fused path against Burn's convolution and activation, for the face networks' three kinds of
+    /// dense convolution and the swap network's (random weights; the real ones are covered by the networks' parity tests).
+    #[test]
+    fn fused_convolution_matches_composed_operations() {
+        let device = crate::device::cpu();
+        let prelu = |c| PRelu {
+            alpha: burn::module::Param::from_tensor(Tensor::<1>::random([c], Distribution::Uniform(-0.5, 0.5), &device)),
+            ..PReluConfig::new().with_num_parameters(c).init(&device)
+        };
+        let stem = Conv2dConfig::new([3, 24], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 2, 2)).init(&device);
+        let mesh_stem = Conv2dConfig::new([3, 16], [3, 3]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(0, 0, 1, 1)).init(&device);
+        let head = Conv2dConfig::new([32, 7], [3, 3]).with_stride([3, 3]).init(&device);
+        // The swap network's decoder convolution (`Same` padding) and its leaky ReLU.
+        let same = Conv2dConfig::new([8, 12], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let leaky = LeakyReluConfig::new().with_negative_slope(0.1).init();
+        let x_same = Tensor::<4>::random([1, 8, 9, 11], Distribution::Uniform(-1.0, 1.0), &device);
+        let (p16, x_rgb, x_head) = (
+            prelu(16),
+            Tensor::<4>::random([2, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device),
+            Tensor::<4>::random([2, 32, 3, 3], Distribution::Uniform(-1.0, 1.0), &device),
+        );
+        let cases: [(&Conv2d, After<'_>, &Tensor<4>); 4] = [
+            (&stem, After::Relu, &x_rgb),
+            (&mesh_stem, After::PRelu(&p16), &x_rgb),
+            (&head, After::Nothing, &x_head),
+            (&same, After::Leaky(&leaky), &x_same),
+        ];
+        for (i, (conv, after, x)) in cases.into_iter().enumerate() {
+            let fused = conv_fused(conv, &after, x).expect("a flex tensor takes the fused kernel");
+            let composed = conv.forward(x.clone());
+            let composed = match after {
+                After::Nothing => composed,
+                After::Relu => relu(composed),
+                After::PRelu(p) => p.forward(composed),
+                After::Leaky(l) => l.forward(composed),
+            };
+            assert_eq!(fused.dims(), composed.dims(), "case {i}");
+            let fused: Vec<f32> = fused.try_into_data().unwrap().try_into_vec().unwrap();
+            let composed: Vec<f32> = composed.try_into_data().unwrap().try_into_vec().unwrap();
+            let worst = fused.iter().zip(&composed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            // Rounding of sums of up to 288 products of order 1.
+            assert!(worst < 1e-4, "case {i}: max difference {worst}");
+        }
+    }
+}
