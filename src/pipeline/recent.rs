@@ -78,24 +78,43 @@ pub fn forget_all() {
 
 /// Two independent 64-bit hashes of the values' bit patterns (multiply-rotate mixing over 64-bit words). Not
 /// cryptographic: frames are not adversarial, and 128 bits make an accidental collision between two frames of
-/// the same size vanishingly unlikely. About 5 ms for a 1080p RGBA float frame, against ~0.5 s of analysis.
+/// the same size vanishingly unlikely. The values are cut into [`HASH_PARTS`] runs hashed in parallel and
+/// combined in order (the cut depends only on the length, so the hash does not depend on the thread count):
+/// a 4K float RGBA frame is 133 MB, ~20 ms on one core at the speed of the mixing loop.
 fn content_hash(values: &[f32]) -> [u64; 2] {
-    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
-    const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
-    let (mut a, mut b) = (0x243F_6A88_85A3_08D3u64, 0x1319_8A2E_0370_7344u64);
-    let mut words = values.chunks_exact(2);
-    for pair in &mut words {
-        let w = (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32);
-        a = (a ^ w).wrapping_mul(K1).rotate_left(29);
-        b = (b.wrapping_add(w)).wrapping_mul(K2).rotate_left(31) ^ a;
-    }
-    if let [last] = words.remainder() {
-        let w = last.to_bits() as u64 | (1 << 63);
-        a = (a ^ w).wrapping_mul(K1).rotate_left(29);
-        b = (b.wrapping_add(w)).wrapping_mul(K2).rotate_left(31) ^ a;
+    use rayon::prelude::*;
+    let part = values.len().div_ceil(HASH_PARTS).max(2).next_multiple_of(2);
+    let parts: Vec<[u64; 2]> = values.par_chunks(part).map(hash_run).collect();
+    let [mut a, mut b] = [0x4528_21E6_38D0_1377u64, 0xBE54_66CF_34E9_0C6Cu64];
+    for [x, y] in parts {
+        [a, b] = mix([a, b], x);
+        [a, b] = mix([a, b], y);
     }
     let n = values.len() as u64;
     [(a ^ n).wrapping_mul(K2), (b ^ n.rotate_left(32)).wrapping_mul(K1)]
+}
+
+/// Runs a frame's values are cut into for [`content_hash`].
+const HASH_PARTS: usize = 16;
+const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+const K2: u64 = 0xC2B2_AE3D_27D4_EB4F;
+
+fn mix([a, b]: [u64; 2], w: u64) -> [u64; 2] {
+    let a = (a ^ w).wrapping_mul(K1).rotate_left(29);
+    [a, (b.wrapping_add(w)).wrapping_mul(K2).rotate_left(31) ^ a]
+}
+
+/// One run's two hashes (an odd length marks its last word).
+fn hash_run(values: &[f32]) -> [u64; 2] {
+    let mut h = [0x243F_6A88_85A3_08D3u64, 0x1319_8A2E_0370_7344u64];
+    let mut words = values.chunks_exact(2);
+    for pair in &mut words {
+        h = mix(h, (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32));
+    }
+    if let [last] = words.remainder() {
+        h = mix(h, last.to_bits() as u64 | (1 << 63));
+    }
+    h
 }
 
 #[cfg(test)]
