@@ -609,8 +609,8 @@ mod tests {
                         .collect();
                     for o in 0..co {
                         let mut s = b.pointwise_bias[o] as f64;
-                        for c in 0..ci {
-                            s += b.pointwise[o * ci + c] as f64 * dw[c];
+                        for (c, d) in dw.iter().enumerate() {
+                            s += b.pointwise[o * ci + c] as f64 * d;
                         }
                         if o < ci {
                             s += if b.stride == 1 {
@@ -620,18 +620,23 @@ mod tests {
                                 at(n, o, y2, x2).max(at(n, o, y2, x2 + 1)).max(at(n, o, y2 + 1, x2)).max(at(n, o, y2 + 1, x2 + 1))
                             };
                         }
-                        let v = match b.activation {
-                            Activation::Identity => s,
-                            Activation::Relu => s.max(0.0),
-                            Activation::PRelu(a) => if s >= 0.0 { s } else { a[o] as f64 * s },
-                            Activation::Leaky(a) => if s >= 0.0 { s } else { a as f64 * s },
-                        };
-                        out[((n * co + o) * ho + y) * wo + xx] = v as f32;
+                        out[((n * co + o) * ho + y) * wo + xx] = activate(b.activation, o, s);
                     }
                 }
             }
         }
         out
+    }
+
+    /// The activation in f64, for output channel `o`.
+    fn activate(activation: Activation<'_>, o: usize, s: f64) -> f32 {
+        let v = match activation {
+            Activation::Identity => s,
+            Activation::Relu => s.max(0.0),
+            Activation::PRelu(a) => if s >= 0.0 { s } else { a[o] as f64 * s },
+            Activation::Leaky(a) => if s >= 0.0 { s } else { a as f64 * s },
+        };
+        v as f32
     }
 
     /// Deterministic values in [-1, 1) (a 32-bit LCG), so failures reproduce.
@@ -715,13 +720,7 @@ mod tests {
                                 }
                             }
                         }
-                        let v = match cv.activation {
-                            Activation::Identity => s,
-                            Activation::Relu => s.max(0.0),
-                            Activation::PRelu(a) => if s >= 0.0 { s } else { a[o] as f64 * s },
-                            Activation::Leaky(a) => if s >= 0.0 { s } else { a as f64 * s },
-                        };
-                        out[((n * co + o) * ho + y) * wo + xx] = v as f32;
+                        out[((n * co + o) * ho + y) * wo + xx] = activate(cv.activation, o, s);
                     }
                 }
             }
@@ -729,6 +728,7 @@ mod tests {
         out
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn check_conv(ci: usize, co: usize, k: usize, stride: usize, padding: [usize; 4], activation: u8, batch: usize, h: usize, w: usize) {
         let (weight, bias, alpha) = (values(co * ci * k * k, 7), values(co, 8), values(co, 9));
         let cv = Conv2d {
