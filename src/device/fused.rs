@@ -1,7 +1,8 @@
-//! Fused CPU kernels for `flex` tensors (the face networks' residual blocks and convolutions): the one place that unwraps a Burn tensor into the backend's own
-//! storage, so model code keeps naming no backend. A model asks [`blaze_block`] first and composes Burn
-//! operations itself when the answer is `None` (a GPU tensor, an autodiff tensor, a strided view, or the
-//! kernels switched off).
+//! Fused CPU kernels for `flex` tensors (the networks' residual blocks and convolutions): the one place that
+//! unwraps a Burn tensor into the backend's own storage, so model code keeps naming no backend. A model asks
+//! [`blaze_block`] or [`conv2d`] first and composes Burn operations itself when the answer is `None`: a GPU
+//! tensor, an autodiff tensor (training differentiates Burn's operations; an autodiff tensor is not a plain
+//! flex primitive, so it never gets here), a strided view, or the kernels switched off.
 //!
 //! The kernels live in the `faceswap-cpu-kernels` crate (`src/model/cpu_kernels`): plain slices in, a new
 //! buffer out. Input and weights are borrowed from flex's storage without a copy; the output buffer becomes
@@ -15,8 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
-/// Turns the fused kernels on or off for the whole process (on by default). For benchmarks that compare
-/// them with Burn's composed operations, and as a way to rule them out when a CPU result looks wrong.
+/// Turns the fused kernels on or off for the whole process (on by default): for benchmarks that compare them
+/// with Burn's composed operations.
 pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }

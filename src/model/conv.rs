@@ -66,6 +66,20 @@ mod tests {
     use burn::nn::{LeakyReluConfig, PReluConfig};
     use burn::tensor::Distribution;
 
+    /// Training must differentiate Burn's operations: on an autodiff device the fused path declines, and
+    /// gradients reach the convolution's weights through `conv_then`.
+    #[test]
+    fn autodiff_tensors_take_burn_operations() {
+        let device = crate::device::cpu().autodiff();
+        let conv = Conv2dConfig::new([3, 4], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
+        let leaky = LeakyReluConfig::new().with_negative_slope(0.1).init();
+        let x = Tensor::<4>::random([1, 3, 6, 6], Distribution::Uniform(-1.0, 1.0), &device);
+        assert!(conv_fused(&conv, &After::Leaky(&leaky), &x).is_none());
+        let loss = conv_then(&conv, After::Leaky(&leaky), x).sum();
+        let grads = loss.backward();
+        assert!(conv.weight.grad(&grads).is_some(), "no gradient for the weights");
+    }
+
     /// `conv_then`'s fused path against Burn's convolution and activation, for the face networks' three kinds of
     /// dense convolution and the swap network's (random weights; the real ones are covered by the networks' parity tests).
     #[test]
