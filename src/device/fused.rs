@@ -47,6 +47,11 @@ fn on_flex<const D: usize>(t: &Tensor<D>) -> Option<FlexTensor> {
     flex.as_slice::<f32>().is_some().then_some(flex)
 }
 
+/// A kernel's output buffer as a flex tensor (the buffer becomes its storage, no copy).
+fn flex_tensor(values: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(values, shape)))
+}
+
 fn slice(f: &FlexTensor) -> &[f32] {
     f.as_slice::<f32>().expect("checked by on_flex")
 }
@@ -84,7 +89,7 @@ pub fn blaze_block(x: &Tensor<4>, t: &BlazeTensors<'_>) -> Option<Tensor<4>> {
     // A shape the kernel refuses is left to Burn, which reports it as it always has.
     let out = block.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = block.output_size(h, w);
-    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, c_out, ho, wo]))))
+    Some(flex_tensor(out, [n, c_out, ho, wo]))
 }
 
 /// A dense convolution's tensors and settings, and what follows it.
@@ -141,5 +146,5 @@ pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
     let [n, _, h, w] = x.dims();
     let out = conv.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = conv.output_size(h, w)?;
-    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [n, c_out, ho, wo]))))
+    Some(flex_tensor(out, [n, c_out, ho, wo]))
 }

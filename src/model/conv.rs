@@ -18,9 +18,14 @@ pub enum After<'a> {
 /// when the kernel declines (groups, dilation, non-square kernels, `Same` padding other than stride 1 with an odd
 /// kernel), and always for autodiff tensors, so training differentiates Burn's operations.
 pub fn conv_then(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
-    if let Some(y) = conv_fused(conv, &after, &x) {
-        return y;
+    match conv_fused(conv, &after, &x) {
+        Some(y) => y,
+        None => conv_composed(conv, after, x),
     }
+}
+
+/// `conv` then its activation as Burn operations, on any backend.
+fn conv_composed(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
     let y = conv.forward(x);
     match after {
         After::Nothing => y,
@@ -109,13 +114,7 @@ mod tests {
         ];
         for (i, (conv, after, x)) in cases.into_iter().enumerate() {
             let fused = conv_fused(conv, &after, x).expect("a flex tensor takes the fused kernel");
-            let composed = conv.forward(x.clone());
-            let composed = match after {
-                After::Nothing => composed,
-                After::Relu => relu(composed),
-                After::PRelu(p) => p.forward(composed),
-                After::Leaky(l) => l.forward(composed),
-            };
+            let composed = conv_composed(conv, after, x.clone());
             assert_eq!(fused.dims(), composed.dims(), "case {i}");
             let fused: Vec<f32> = fused.try_into_data().unwrap().try_into_vec().unwrap();
             let composed: Vec<f32> = composed.try_into_data().unwrap().try_into_vec().unwrap();

@@ -128,11 +128,10 @@ pub fn detect_faces(nets: &FaceNets, frame: &Frame, search: Search) -> Result<Ve
     let x = Tensor::<4>::from_data(TensorData::new(input, [tiles.len(), 3, DET_SIZE, DET_SIZE]), &nets.device);
     // Every batch is queued before the first read, so a GPU still runs them back to back.
     let outputs: Vec<_> = x.split(DETECT_BATCH, 0).into_iter().map(|part| nets.detector.forward(part)).collect();
+    let [_, n, v] = outputs.first().map_or([0; 3], |out| out.regressors.dims());
     let (mut regressors, mut logits) = (Vec::new(), Vec::new());
-    let (mut n, mut v) = (0, 0);
     for out in outputs {
-        let [b, anchors, values] = out.regressors.dims();
-        (n, v) = (anchors, values);
+        let [b, _, _] = out.regressors.dims();
         regressors.extend(read(out.regressors.reshape([b, n * v]))?);
         logits.extend(read(out.logits)?);
     }
