@@ -80,7 +80,7 @@ pub fn forget_all() {
 /// cryptographic: frames are not adversarial, and 128 bits make an accidental collision between two frames of
 /// the same size vanishingly unlikely. The values are cut into [`HASH_PARTS`] runs hashed in parallel and
 /// combined in order (the cut depends only on the length, so the hash does not depend on the thread count):
-/// a 4K float RGBA frame is 133 MB, ~20 ms on one core at the speed of the mixing loop.
+/// a 4K float RGBA frame is 133 MB.
 fn content_hash(values: &[f32]) -> [u64; 2] {
     use rayon::prelude::*;
     let part = values.len().div_ceil(HASH_PARTS).max(2).next_multiple_of(2);
@@ -104,18 +104,34 @@ fn mix([a, b]: [u64; 2], w: u64) -> [u64; 2] {
     [a, (b.wrapping_add(w)).wrapping_mul(K2).rotate_left(31) ^ a]
 }
 
-/// One run's two hashes (an odd length marks its last word).
+/// One run's two hashes (an odd length marks its last word). The words are dealt round-robin to [`LANES`]
+/// independent mixers folded in order at the end: one mixer is a chain of dependent multiplies (~5 cycles a
+/// word, 32 ms for a 4K frame on one core), eight keep the multiplier busy (the 4K frame's hash: BENCHMARKS.md).
 fn hash_run(values: &[f32]) -> [u64; 2] {
-    let mut h = [0x243F_6A88_85A3_08D3u64, 0x1319_8A2E_0370_7344u64];
-    let mut words = values.chunks_exact(2);
+    let word = |pair: &[f32]| (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32);
+    let mut lanes: [[u64; 2]; LANES] = std::array::from_fn(|j| [0x243F_6A88_85A3_08D3u64 ^ j as u64, 0x1319_8A2E_0370_7344u64]);
+    let mut blocks = values.chunks_exact(2 * LANES);
+    for block in &mut blocks {
+        for (lane, pair) in lanes.iter_mut().zip(block.chunks_exact(2)) {
+            *lane = mix(*lane, word(pair));
+        }
+    }
+    let mut h = lanes[0];
+    for lane in &lanes[1..] {
+        h = mix(mix(h, lane[0]), lane[1]);
+    }
+    let mut words = blocks.remainder().chunks_exact(2);
     for pair in &mut words {
-        h = mix(h, (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32));
+        h = mix(h, word(pair));
     }
     if let [last] = words.remainder() {
         h = mix(h, last.to_bits() as u64 | (1 << 63));
     }
     h
 }
+
+/// Independent mixers per run in [`hash_run`].
+const LANES: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -135,6 +151,11 @@ mod tests {
         // Swapping two values changes the hash (order matters).
         let mut swapped = base.clone();
         swapped.swap(10, 11);
+        assert_ne!(content_hash(&swapped), h);
+        // So does swapping two words that go to different mixers of a run.
+        let mut swapped = base.clone();
+        swapped.swap(0, 2);
+        swapped.swap(1, 3);
         assert_ne!(content_hash(&swapped), h);
         // -0.0 and 0.0 are different frames bit for bit; the analysis may not care, the cache does not guess.
         assert_ne!(content_hash(&[0.0, 1.0]), content_hash(&[-0.0, 1.0]));

@@ -12,8 +12,10 @@
 //! activation are applied in registers and each output value is written once.
 //!
 //! Safe Rust on plain slices (NCHW, `f32`), nothing about Burn: `src/device/fused.rs` hands tensors over.
-//! Bands run in parallel on rayon's pool (the one `flex` uses). On x86-64 with AVX2 and FMA the loops are
-//! compiled for those (through `pulp`'s runtime detection, safely); elsewhere the same code runs portable.
+//! Bands run in parallel on rayon's pool (the one `flex` uses). On x86-64 the loops are compiled for AVX-512
+//! where the CPU has it, else for AVX2 + FMA (through `pulp`'s runtime detection, safely); elsewhere the same
+//! code runs portable. Deep layers (the swap network's) take the 1×1 product in cache-sized blocks
+//! (`Pointwise::blocked`).
 //!
 //! Numbers: the same products as the composed operations, summed in another order, so results differ from
 //! Burn's by rounding only (tests: against an f64 reference, and against Burn in `model::blaze_block`).
@@ -256,6 +258,12 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
     let image_len = x.len() / batch;
     tasks.into_par_iter().for_each_init(Scratch::default, |scratch, mut band| {
         let image = &x[band.image * image_len..][..image_len];
+        // AVX-512 where the CPU has it (the swap network's convolutions run 1.35× faster than with AVX2 on the
+        // figures' machine; onnxruntime, the comparison, uses it too), else AVX2 + FMA, else portable code.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = pulp::x86::V4::try_new() {
+            return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(simd) = pulp::x86::V3::try_new() {
             return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
@@ -382,8 +390,14 @@ impl BandKernel for Conv2d<'_> {
                         out_row[..first].fill(0.0);
                         out_row[end..].fill(0.0);
                         let from = &row[first * s + kx - left..];
-                        for (d, &v) in out_row[first..end].iter_mut().zip(from.iter().step_by(s)) {
-                            *d = v;
+                        if s == 1 {
+                            // A plain copy (memcpy): `step_by` with a run-time step does not vectorise, and
+                            // at stride 1 this copy was most of a thin layer's time (the RGB head's).
+                            out_row[first..end].copy_from_slice(&from[..end - first]);
+                        } else {
+                            for (d, &v) in out_row[first..end].iter_mut().zip(from.iter().step_by(s)) {
+                                *d = v;
+                            }
                         }
                     }
                 }
@@ -411,16 +425,120 @@ impl Pointwise<'_> {
     fn band<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]]) {
         let count = outputs.len();
         let mut i = 0;
+        if self.depth > DEPTH_BLOCK {
+            if lanes::<S>() >= 16 {
+                i = self.blocked::<S, 8>(simd, columns, len, skip, first, outputs, i);
+            }
+            i = self.blocked::<S, CHANNELS>(simd, columns, len, skip, first, outputs, i);
+        }
         while i + CHANNELS <= count {
-            self.group::<S, CHANNELS>(simd, columns, len, first + i, skip, &mut outputs[i..i + CHANNELS]);
+            self.group::<S, CHANNELS>(simd, columns, len, 0, first + i, skip, &mut outputs[i..i + CHANNELS]);
             i += CHANNELS;
         }
         for c in i..count {
-            self.group::<S, 1>(simd, columns, len, first + c, skip, &mut outputs[c..c + 1]);
+            self.group::<S, 1>(simd, columns, len, 0, first + c, skip, &mut outputs[c..c + 1]);
         }
     }
 
-    /// Output channels `c0..c0 + G`: bias + skip + Σ weights × columns, then the activation, written once.
+    /// Deep layers (depth > `DEPTH_BLOCK`): channels `from..` in whole groups of `G`, all but the last
+    /// columns (less than two vectors, left to `group`); returns the first channel not done. Loop order:
+    /// depth block, block of `CHANNEL_BLOCK` channels, tile of two vectors of columns, group of channels. A
+    /// tile's columns for one depth block (256 rows × 2 vectors: 32 KiB with AVX-512) stay in L1 while every
+    /// group of the channel block uses them, the block's weights (128 × 256 floats) stay in L2 while every
+    /// tile uses them, and partial sums wait in the output. `group`'s order (each group sweeping all the
+    /// columns over the whole depth) re-read the whole intermediate from L2 once per group: the swap network's
+    /// 3×3 convolutions ran at the L2's speed, and AVX-512 gained 8% (BENCHMARKS.md). The sums are taken in
+    /// the same order (bias, skip, then depth rows in order), so results are bit-identical to `group`'s.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn blocked<'s, S: Simd, const G: usize>(
+        &self,
+        simd: S,
+        columns: &[f32],
+        len: usize,
+        skip: &impl Fn(usize) -> Option<&'s [f32]>,
+        first: usize,
+        outputs: &mut [&mut [f32]],
+        from: usize,
+    ) -> usize {
+        let end = from + (outputs.len() - from) / G * G;
+        let step = 2 * lanes::<S>();
+        let tiles = len / step * step;
+        for d0 in (0..self.depth).step_by(DEPTH_BLOCK) {
+            let depths = d0..(d0 + DEPTH_BLOCK).min(self.depth);
+            for block in (from..end).step_by(CHANNEL_BLOCK) {
+                for col in (0..tiles).step_by(step) {
+                    for c in (block..(block + CHANNEL_BLOCK).min(end)).step_by(G) {
+                        let outputs: &mut [&mut [f32]; G] = (&mut outputs[c..c + G]).try_into().expect("G channels");
+                        self.tile::<S, G>(simd, columns, len, col, depths.clone(), first + c, skip, outputs);
+                    }
+                }
+            }
+        }
+        // The last columns (less than two vectors: all of a 4×4 plane with AVX-512), through `group`'s
+        // one-vector and one-column steps.
+        for c in (from..end).step_by(G) {
+            let outputs: &mut [&mut [f32]] = &mut outputs[c..c + G];
+            self.group::<S, G>(simd, columns, len, tiles, first + c, skip, outputs);
+        }
+        end
+    }
+
+    /// Channels `c0..c0 + G`, columns `col..col + 2·lanes`, the intermediate's rows `depths`: starts from bias
+    /// + skip (first block) or the partial sums in the output, adds weights × columns, and writes the
+    /// activated values (last block) or the partial sums back.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tile<'s, S: Simd, const G: usize>(
+        &self,
+        simd: S,
+        columns: &[f32],
+        len: usize,
+        col: usize,
+        depths: std::ops::Range<usize>,
+        c0: usize,
+        skip: &impl Fn(usize) -> Option<&'s [f32]>,
+        outputs: &mut [&mut [f32]; G],
+    ) {
+        let step = 2 * lanes::<S>();
+        let two = |s: &[f32]| -> [S::f32s; 2] {
+            let (v, _) = S::as_simd_f32s(&s[..step]);
+            [v[0], v[1]]
+        };
+        let mut acc: [[S::f32s; 2]; G] = std::array::from_fn(|g| {
+            if depths.start > 0 {
+                return two(&outputs[g][col..]);
+            }
+            let bias = simd.splat_f32s(self.bias[c0 + g]);
+            match skip(c0 + g) {
+                Some(s) => two(&s[col..]).map(|v| simd.add_f32s(bias, v)),
+                None => [bias; 2],
+            }
+        });
+        let n = depths.len();
+        let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * self.depth + depths.start..][..n]);
+        let rows = &columns[depths.start * len + col..];
+        for i in 0..n {
+            let d = two(&rows[i * len..]);
+            for g in 0..G {
+                let wgt = simd.splat_f32s(weights[g][i]);
+                acc[g][0] = simd.mul_add_e_f32s(wgt, d[0], acc[g][0]);
+                acc[g][1] = simd.mul_add_e_f32s(wgt, d[1], acc[g][1]);
+            }
+        }
+        for g in 0..G {
+            let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
+            if depths.end < self.depth {
+                dst.copy_from_slice(&acc[g]);
+            } else {
+                activate(simd, floor_and_slope(self.activation, c0 + g), acc[g], dst);
+            }
+        }
+    }
+
+    /// Output channels `c0..c0 + G`, columns `from..`: bias + skip + Σ weights × columns, then the activation,
+    /// written once. Two vectors of columns at a time, then one (a 4×4 plane is one AVX-512 vector: the
+    /// 64 px swap network's deepest layer), then one column at a time.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn group<'s, S: Simd, const G: usize>(
@@ -428,6 +546,7 @@ impl Pointwise<'_> {
         simd: S,
         columns: &[f32],
         len: usize,
+        from: usize,
         c0: usize,
         skip: &impl Fn(usize) -> Option<&'s [f32]>,
         outputs: &mut [&mut [f32]],
@@ -435,23 +554,16 @@ impl Pointwise<'_> {
         let depth = self.depth;
         let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * depth..][..depth]);
         let skips: [Option<&[f32]>; G] = std::array::from_fn(|g| skip(c0 + g));
-        // Every activation as max(v, 0) + slope · min(v, 0): identity is slope 1, ReLU slope 0 (exact).
-        let (floor, slopes): (f32, [f32; G]) = match self.activation {
-            Activation::Identity => (f32::NEG_INFINITY, [0.0; G]),
-            Activation::Relu => (0.0, [0.0; G]),
-            Activation::PRelu(alpha) => (0.0, std::array::from_fn(|g| alpha[c0 + g])),
-            Activation::Leaky(slope) => (0.0, [slope; G]),
-        };
-        let lanes = std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
+        let activations: [(f32, f32); G] = std::array::from_fn(|g| floor_and_slope(self.activation, c0 + g));
+        let lanes = lanes::<S>();
         let step = 2 * lanes;
-        let (zero, floor_v) = (simd.splat_f32s(0.0), simd.splat_f32s(floor));
         let two = |s: &[f32]| -> [S::f32s; 2] {
             let (v, _) = S::as_simd_f32s(s);
             [v[0], v[1]]
         };
-        let mut col = 0;
+        let mut col = from;
         while col + step <= len {
-            let mut acc = [[zero; 2]; G];
+            let mut acc = [[simd.splat_f32s(0.0); 2]; G];
             for g in 0..G {
                 let bias = simd.splat_f32s(self.bias[c0 + g]);
                 acc[g] = match skips[g] {
@@ -471,32 +583,80 @@ impl Pointwise<'_> {
                 }
             }
             for g in 0..G {
-                let slope = simd.splat_f32s(slopes[g]);
                 let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
-                for (o, a) in dst.iter_mut().zip(acc[g]) {
-                    let activated = simd.mul_add_e_f32s(slope, simd.min_f32s(a, zero), simd.max_f32s(a, floor_v));
-                    // SIMD min/max drop a NaN (x86 returns the other operand), which would turn a model full
-                    // of NaN into plausible zeros; adding a·0 (0 for finite a, NaN otherwise) keeps it visible.
-                    *o = simd.add_f32s(activated, simd.mul_f32s(a, zero));
-                }
+                activate(simd, activations[g], acc[g], dst);
             }
             col += step;
         }
-        // The last columns (fewer than two vectors), one at a time.
+        // One vector (a 4×4 plane with AVX-512: the 64 px swap network's deepest layer).
+        if col + lanes <= len {
+            let one = |s: &[f32]| S::as_simd_f32s(&s[..lanes]).0[0];
+            let mut acc: [[S::f32s; 1]; G] = std::array::from_fn(|g| {
+                let bias = simd.splat_f32s(self.bias[c0 + g]);
+                [skips[g].map_or(bias, |s| simd.add_f32s(bias, one(&s[col..])))]
+            });
+            for i in 0..depth {
+                let d = one(&columns[i * len + col..]);
+                for g in 0..G {
+                    acc[g][0] = simd.mul_add_e_f32s(simd.splat_f32s(weights[g][i]), d, acc[g][0]);
+                }
+            }
+            for g in 0..G {
+                let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + lanes]);
+                activate(simd, activations[g], acc[g], dst);
+            }
+            col += lanes;
+        }
+        // The last columns (less than a vector), one at a time.
         for c in col..len {
             for g in 0..G {
                 let mut v = self.bias[c0 + g] + skips[g].map_or(0.0, |s| s[c]);
                 for i in 0..depth {
                     v += weights[g][i] * columns[i * len + c];
                 }
-                outputs[g][c] = match self.activation {
-                    Activation::Identity => v,
-                    _ if v >= 0.0 => v,
-                    _ => slopes[g] * v,
-                };
+                let (floor, slope) = activations[g];
+                outputs[g][c] = v.max(floor) + slope * v.min(0.0) + v * 0.0;
             }
         }
     }
+}
+
+/// Rows of the intermediate per pass in `Pointwise::blocked`: with two AVX-512 vectors of columns, 256 × 32
+/// floats = 32 KiB, inside a 48 KiB L1 (16 KiB with AVX2).
+const DEPTH_BLOCK: usize = 256;
+
+/// Output channels per pass over the columns in `Pointwise::blocked`: their weights for one depth block,
+/// 128 × 256 floats = 128 KiB, stay in L2 while every tile of columns uses them.
+const CHANNEL_BLOCK: usize = 128;
+
+/// The activation as `max(v, floor) + slope · min(v, 0)`: identity is floor -∞ and slope 0, ReLU floor 0 and
+/// slope 0 (exact), leaky and PReLU floor 0 and their slope.
+#[inline(always)]
+fn floor_and_slope(activation: Activation<'_>, channel: usize) -> (f32, f32) {
+    match activation {
+        Activation::Identity => (f32::NEG_INFINITY, 0.0),
+        Activation::Relu => (0.0, 0.0),
+        Activation::PRelu(alpha) => (0.0, alpha[channel]),
+        Activation::Leaky(slope) => (0.0, slope),
+    }
+}
+
+/// Writes `max(v, floor) + slope · min(v, 0)` of the sums to `dst` (see `floor_and_slope`).
+#[inline(always)]
+fn activate<S: Simd, const V: usize>(simd: S, (floor, slope): (f32, f32), sums: [S::f32s; V], dst: &mut [S::f32s]) {
+    let (zero, floor, slope) = (simd.splat_f32s(0.0), simd.splat_f32s(floor), simd.splat_f32s(slope));
+    for (o, a) in dst.iter_mut().zip(sums) {
+        let activated = simd.mul_add_e_f32s(slope, simd.min_f32s(a, zero), simd.max_f32s(a, floor));
+        // SIMD min/max drop a NaN (x86 returns the other operand), which would turn a model full of NaN into
+        // plausible zeros; adding a·0 (0 for finite a, NaN otherwise) keeps it visible.
+        *o = simd.add_f32s(activated, simd.mul_f32s(a, zero));
+    }
+}
+
+/// Floats per SIMD vector of `S`.
+#[inline(always)]
+fn lanes<S: Simd>() -> usize {
+    std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>()
 }
 
 /// `a · b + c`: one fused instruction where the CPU has FMA, a multiply and an add elsewhere (`f32::mul_add`
@@ -768,6 +928,11 @@ mod tests {
         check_conv(32, 5, 3, 3, [0, 0, 0, 0], 0, 2, 3, 3);
         // A 1×1 convolution, several bands, channel-group remainders and an odd width.
         check_conv(40, 11, 1, 1, [0, 0, 0, 0], 3, 1, 50, 37);
+        // Deep enough for `Pointwise::blocked`: two depth blocks (360 rows), more channels than a channel
+        // block (140 = 17 groups of 8 + one of 4, then split between threads), bands whose width leaves
+        // columns to the scalar tail.
+        check_conv(40, 140, 3, 1, [1, 1, 1, 1], 2, 1, 9, 11);
+        check_conv(30, 13, 3, 1, [1, 1, 1, 1], 3, 2, 7, 21);
         assert!(Conv2d { kernel: 9, ..Conv2d { channels_in: 1, channels_out: 1, kernel: 1, stride: 1, padding: [0; 4], weight: &[0.0; 81], bias: &[0.0], activation: Activation::Identity } }
             .forward(&[0.0; 4], 1, 2, 2)
             .is_err());
