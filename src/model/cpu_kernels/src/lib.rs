@@ -212,6 +212,8 @@ trait BandKernel: Sync {
     /// output channels between threads (which computes it once per part) pays. True for a convolution's
     /// patches (a copy); false for a block's depthwise convolution (BlazeFace at batch 1 lost 30%).
     fn cheap_intermediate(&self) -> bool;
+    /// Whether AVX-512 pays for this layer where the CPU has it (see the impls).
+    fn wide_vectors(&self) -> bool;
     /// Fills `band.outputs` from one image of the input. Called inside the SIMD context: `inline(always)`.
     #[allow(clippy::too_many_arguments)]
     fn band<S: Simd, M: MulAdd>(&self, simd: S, image: &[f32], size: [usize; 2], wo: usize, band: &mut Band<'_>, scratch: &mut Scratch);
@@ -258,10 +260,9 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
     let image_len = x.len() / batch;
     tasks.into_par_iter().for_each_init(Scratch::default, |scratch, mut band| {
         let image = &x[band.image * image_len..][..image_len];
-        // AVX-512 where the CPU has it (the swap network's convolutions run 1.35× faster than with AVX2 on the
-        // figures' machine; onnxruntime, the comparison, uses it too), else AVX2 + FMA, else portable code.
+        // AVX-512 where the CPU has it and it pays (see `wide_vectors`), else AVX2 + FMA, else portable code.
         #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = pulp::x86::V4::try_new() {
+        if let Some(simd) = kernel.wide_vectors().then(pulp::x86::V4::try_new).flatten() {
             return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
         }
         #[cfg(target_arch = "x86_64")]
@@ -300,6 +301,13 @@ impl BandKernel for BlazeBlock<'_> {
     }
 
     fn cheap_intermediate(&self) -> bool {
+        false
+    }
+
+    /// No: with AVX-512 for the blocks (and the face networks' thin convolutions), BlazeFace on 88 tiles took
+    /// 117 ms instead of 107 and FaceMesh 4.0 ms instead of 3.3 (only BlazeFace at batch 1 gained, 2.4 ->
+    /// 2.1 ms). Their products are 24-96 deep and their depthwise rows memory-bound.
+    fn wide_vectors(&self) -> bool {
         false
     }
 
@@ -360,6 +368,13 @@ impl BandKernel for Conv2d<'_> {
 
     fn cheap_intermediate(&self) -> bool {
         true
+    }
+
+    /// For deep products only (the swap network's convolutions, up to 2,304 deep): blocked, they are bound by
+    /// arithmetic, which AVX-512 doubles (swap network 128 px: 56 -> 43 ms with the blocking). The face
+    /// networks' thin first and last layers stay with their blocks on AVX2 (see `BlazeBlock`'s).
+    fn wide_vectors(&self) -> bool {
+        self.channels_in * self.kernel * self.kernel > DEPTH_BLOCK
     }
 
     #[inline(always)]
@@ -423,7 +438,6 @@ impl Pointwise<'_> {
     /// `outputs` are channels `first..first + outputs.len()`.
     #[allow(clippy::too_many_arguments)]
     fn band<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]]) {
-        let count = outputs.len();
         let mut i = 0;
         if self.depth > DEPTH_BLOCK {
             if lanes::<S>() >= 16 {
@@ -431,6 +445,14 @@ impl Pointwise<'_> {
             }
             i = self.blocked::<S, CHANNELS>(simd, columns, len, skip, first, outputs, i);
         }
+        self.groups_from(simd, columns, len, skip, first, outputs, i);
+    }
+
+    /// Channels `i..` through `group`, four at a time, then one at a time.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn groups_from<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]], mut i: usize) {
+        let count = outputs.len();
         while i + CHANNELS <= count {
             self.group::<S, CHANNELS>(simd, columns, len, 0, first + i, skip, &mut outputs[i..i + CHANNELS]);
             i += CHANNELS;
@@ -687,21 +709,11 @@ impl MulAdd for Separate {
 #[inline(always)]
 fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
     let n = out.len();
-    let tap = |x: usize, dx: usize, row: &[f32]| if x + dx >= 1 && x + dx - 1 < n { row[x + dx - 1] } else { 0.0 };
-    let edge = |x: usize| {
-        let mut v = bias;
-        for (ky, row) in rows.iter().enumerate() {
-            for dx in 0..3 {
-                v = M::mul_add(k[ky * 3 + dx], tap(x, dx, row), v);
-            }
-        }
-        v
-    };
-    out[0] = edge(0);
+    out[0] = depthwise_edge::<M>(0, n, rows, k, bias);
     if n == 1 {
         return;
     }
-    out[n - 1] = edge(n - 1);
+    out[n - 1] = depthwise_edge::<M>(n - 1, n, rows, k, bias);
     // The interior as nine equally long slices, so the loop has no bounds checks and vectorises.
     let m = n - 2;
     let [a, b, c] = rows.map(|row| [&row[..m], &row[1..m + 1], &row[2..m + 2]]);
@@ -715,6 +727,22 @@ fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32
         }
         out[x] = v;
     }
+}
+
+/// Output column `x` of `depthwise_row_stride1` at the edges, where a tap falls in the padding. A function, not
+/// a closure, so that it is inlined into the SIMD context: as a closure it was compiled apart, without FMA,
+/// and each product became a call to the C library's `fmaf` (3% of BlazeFace's time once the kernel crate
+/// grew an AVX-512 variant and the inliner stopped inlining it).
+#[inline(always)]
+fn depthwise_edge<M: MulAdd>(x: usize, n: usize, rows: [&[f32]; 3], k: &[f32; 9], bias: f32) -> f32 {
+    let mut v = bias;
+    for (ky, row) in rows.iter().enumerate() {
+        for dx in 0..3 {
+            let tap = if x + dx >= 1 && x + dx - 1 < n { row[x + dx - 1] } else { 0.0 };
+            v = M::mul_add(k[ky * 3 + dx], tap, v);
+        }
+    }
+    v
 }
 
 /// The same at stride 2 with padding on the right only: `row_ky[2x]`, `row_ky[2x+1]`, `row_ky[2x+2]`.
