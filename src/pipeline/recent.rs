@@ -104,16 +104,19 @@ fn mix([a, b]: [u64; 2], w: u64) -> [u64; 2] {
     [a, (b.wrapping_add(w)).wrapping_mul(K2).rotate_left(31) ^ a]
 }
 
-/// One run's two hashes (an odd length marks its last word). The words are dealt round-robin to [`LANES`]
-/// independent mixers folded in order at the end: one mixer is a chain of dependent multiplies (~5 cycles a
-/// word, 32 ms for a 4K frame on one core), eight keep the multiplier busy (the 4K frame's hash: BENCHMARKS.md).
+/// One run's two hashes (an odd length marks its last word). The run's words go in pairs, round-robin, to
+/// [`LANES`] independent lanes folded in order at the end. A lane folds a pair with one 64×64 → 128-bit
+/// multiply (`mum`) into its first hash and adds it, rotated, into the second; [`mix`] (two multiplies per
+/// word, one dependent chain) took 15 ms for a 4K frame on this machine's two cores even with eight lanes,
+/// more than detection grows from 1080p to 4K (BENCHMARKS.md, flatness).
 fn hash_run(values: &[f32]) -> [u64; 2] {
     let word = |pair: &[f32]| (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32);
     let mut lanes: [[u64; 2]; LANES] = std::array::from_fn(|j| [0x243F_6A88_85A3_08D3u64 ^ j as u64, 0x1319_8A2E_0370_7344u64]);
-    let mut blocks = values.chunks_exact(2 * LANES);
+    let mut blocks = values.chunks_exact(4 * LANES);
     for block in &mut blocks {
-        for (lane, pair) in lanes.iter_mut().zip(block.chunks_exact(2)) {
-            *lane = mix(*lane, word(pair));
+        for (lane, quad) in lanes.iter_mut().zip(block.chunks_exact(4)) {
+            let (w1, w2) = (word(&quad[..2]), word(&quad[2..]));
+            *lane = [mum(lane[0] ^ w1, w2 ^ K1), (lane[1] ^ w2).rotate_left(27).wrapping_add(w1)];
         }
     }
     let mut h = lanes[0];
@@ -130,7 +133,13 @@ fn hash_run(values: &[f32]) -> [u64; 2] {
     h
 }
 
-/// Independent mixers per run in [`hash_run`].
+/// The 128-bit product's halves, xored: every bit of either factor reaches the result.
+fn mum(a: u64, b: u64) -> u64 {
+    let p = a as u128 * b as u128;
+    p as u64 ^ (p >> 64) as u64
+}
+
+/// Independent lanes per run in [`hash_run`].
 const LANES: usize = 8;
 
 #[cfg(test)]

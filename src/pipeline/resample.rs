@@ -122,36 +122,50 @@ pub fn area_downscale(frame: &Frame, scale: f32) -> Frame {
     let oh = ((h as f64 * scale as f64).ceil() as usize).max(1);
     let taps_x = area_taps(w, ow, scale);
     let taps_y = area_taps(h, oh, scale);
-    let read = |c: f32| if c.is_finite() { c.clamp(0.0, 1.0) } else { 0.0 };
-    // Horizontal pass over every source row: [h][ow] RGB.
-    let mut rows = vec![0.0f32; h * ow * 3];
-    rows.par_chunks_mut(ow * 3).enumerate().for_each(|(y, dst)| {
-        let src = frame.row(y);
-        for (ox, taps) in taps_x.iter().enumerate() {
-            let mut acc = [0.0f32; 3];
-            for &(x, wt) in taps {
-                for c in 0..3 {
-                    acc[c] += read(src[x * 4 + c]) * wt;
-                }
-            }
-            dst[ox * 3..ox * 3 + 3].copy_from_slice(&acc);
-        }
-    });
-    // Vertical pass into RGBA.
+    // Output rows in runs of ROWS_PER_TASK; each run filters the source rows it covers horizontally, one at a
+    // time, into a row buffer, and adds them into its output rows. A source row on the boundary of two
+    // output rows of the same run is filtered once (the buffer keeps the last row). An earlier version
+    // filtered the whole frame into a [h][ow] buffer first: 33 MB at 4K, written and read back, which made
+    // detection grow with the frame more than reading it does (BENCHMARKS.md, flatness).
+    const ROWS_PER_TASK: usize = 8;
     let mut out = vec![0.0f32; oh * ow * 4];
-    out.par_chunks_mut(ow * 4).enumerate().for_each(|(oy, dst)| {
-        for ox in 0..ow {
-            let mut acc = [0.0f32; 3];
-            for &(y, wt) in &taps_y[oy] {
-                let s = &rows[(y * ow + ox) * 3..(y * ow + ox) * 3 + 3];
-                for c in 0..3 {
-                    acc[c] += s[c] * wt;
+    out.par_chunks_mut(ow * 4 * ROWS_PER_TASK).enumerate().for_each(|(task, dst)| {
+        let mut filtered = vec![0.0f32; ow * 3];
+        let mut filtered_row = usize::MAX;
+        let mut acc = vec![0.0f32; ow * 3];
+        for (k, dst) in dst.chunks_mut(ow * 4).enumerate() {
+            acc.fill(0.0);
+            for &(y, wt) in &taps_y[task * ROWS_PER_TASK + k] {
+                if y != filtered_row {
+                    filter_row(frame.row(y), &taps_x, &mut filtered);
+                    filtered_row = y;
+                }
+                for (a, f) in acc.iter_mut().zip(&filtered) {
+                    *a += f * wt;
                 }
             }
-            dst[ox * 4..ox * 4 + 4].copy_from_slice(&[acc[0], acc[1], acc[2], 1.0]);
+            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(3)) {
+                px.copy_from_slice(&[a[0], a[1], a[2], 1.0]);
+            }
         }
     });
     Frame::from_rgba(ow, oh, out).expect("ow·oh·4 values by construction")
+}
+
+/// One source row (RGBA) filtered horizontally by `taps` into `dst` (RGB): colours clamped to [0, 1], non-finite
+/// values read as black.
+fn filter_row(src: &[f32], taps: &[Vec<(usize, f32)>], dst: &mut [f32]) {
+    let read = |c: f32| if c.is_finite() { c.clamp(0.0, 1.0) } else { 0.0 };
+    for (taps, d) in taps.iter().zip(dst.chunks_exact_mut(3)) {
+        let mut acc = [0.0f32; 3];
+        for &(x, wt) in taps {
+            let px = &src[x * 4..x * 4 + 3];
+            for c in 0..3 {
+                acc[c] += read(px[c]) * wt;
+            }
+        }
+        d.copy_from_slice(&acc);
+    }
 }
 
 /// For each of `out` pixels of an axis shrunk by `scale`, the source pixels it covers and their normalised
