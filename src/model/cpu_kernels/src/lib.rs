@@ -506,8 +506,8 @@ impl Pointwise<'_> {
         end
     }
 
-    /// Channels `c0..c0 + G`, columns `col..col + 2·lanes`, the intermediate's rows `depths`: starts from bias
-    /// + skip (first block) or the partial sums in the output, adds weights × columns, and writes the
+    /// Channels `c0..c0 + G`, columns `col..col + 2·lanes`, the intermediate's rows `depths`: starts from
+    /// bias and skip (first block) or the partial sums in the output, adds weights × columns, and writes the
     /// activated values (last block) or the partial sums back.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -539,15 +539,7 @@ impl Pointwise<'_> {
         });
         let n = depths.len();
         let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * self.depth + depths.start..][..n]);
-        let rows = &columns[depths.start * len + col..];
-        for i in 0..n {
-            let d = two(&rows[i * len..]);
-            for g in 0..G {
-                let wgt = simd.splat_f32s(weights[g][i]);
-                acc[g][0] = simd.mul_add_e_f32s(wgt, d[0], acc[g][0]);
-                acc[g][1] = simd.mul_add_e_f32s(wgt, d[1], acc[g][1]);
-            }
-        }
+        accumulate(simd, &mut acc, weights, &columns[depths.start * len + col..], len);
         for g in 0..G {
             let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
             if depths.end < self.depth {
@@ -596,14 +588,7 @@ impl Pointwise<'_> {
                     None => [bias, bias],
                 };
             }
-            for i in 0..depth {
-                let d = two(&columns[i * len + col..][..step]);
-                for g in 0..G {
-                    let wgt = simd.splat_f32s(weights[g][i]);
-                    acc[g][0] = simd.mul_add_e_f32s(wgt, d[0], acc[g][0]);
-                    acc[g][1] = simd.mul_add_e_f32s(wgt, d[1], acc[g][1]);
-                }
-            }
+            accumulate(simd, &mut acc, weights, &columns[col..], len);
             for g in 0..G {
                 let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
                 activate(simd, activations[g], acc[g], dst);
@@ -617,12 +602,7 @@ impl Pointwise<'_> {
                 let bias = simd.splat_f32s(self.bias[c0 + g]);
                 [skips[g].map_or(bias, |s| simd.add_f32s(bias, one(&s[col..])))]
             });
-            for i in 0..depth {
-                let d = one(&columns[i * len + col..]);
-                for g in 0..G {
-                    acc[g][0] = simd.mul_add_e_f32s(simd.splat_f32s(weights[g][i]), d, acc[g][0]);
-                }
-            }
+            accumulate(simd, &mut acc, weights, &columns[col..], len);
             for g in 0..G {
                 let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + lanes]);
                 activate(simd, activations[g], acc[g], dst);
@@ -660,6 +640,22 @@ fn floor_and_slope(activation: Activation<'_>, channel: usize) -> (f32, f32) {
         Activation::Relu => (0.0, 0.0),
         Activation::PRelu(alpha) => (0.0, alpha[channel]),
         Activation::Leaky(slope) => (0.0, slope),
+    }
+}
+
+/// The 1×1 product's inner loop: `acc[g][v] += weights[g][i] · (vector v of rows[i·len..])` for every row `i`
+/// of `weights` (each `weights[g]` and `rows` start at the same depth; `rows` at the tile's first column).
+#[inline(always)]
+fn accumulate<S: Simd, const G: usize, const V: usize>(simd: S, acc: &mut [[S::f32s; V]; G], weights: [&[f32]; G], rows: &[f32], len: usize) {
+    let step = V * lanes::<S>();
+    for i in 0..weights[0].len() {
+        let (d, _) = S::as_simd_f32s(&rows[i * len..][..step]);
+        for g in 0..G {
+            let wgt = simd.splat_f32s(weights[g][i]);
+            for v in 0..V {
+                acc[g][v] = simd.mul_add_e_f32s(wgt, d[v], acc[g][v]);
+            }
+        }
     }
 }
 
