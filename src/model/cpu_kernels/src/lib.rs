@@ -153,7 +153,7 @@ impl BlazeBlock<'_> {
         ])?;
         check_activation(self.activation, co)?;
         let (ho, wo) = self.output_size(h, w);
-        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci))
+        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci, Isa::Avx512))
     }
 }
 
@@ -169,6 +169,11 @@ impl Conv2d<'_> {
     /// Runs the convolution on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
     /// `[batch, channels_out, h', w']` with `(h', w') = output_size(h, w)`.
     pub fn forward(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<f32>, ShapeError> {
+        self.forward_up_to(x, batch, h, w, Isa::Avx512)
+    }
+
+    /// `forward` with instruction sets up to `widest` (tests compare them).
+    fn forward_up_to(&self, x: &[f32], batch: usize, h: usize, w: usize, widest: Isa) -> Result<Vec<f32>, ShapeError> {
         let (ci, co, k) = (self.channels_in, self.channels_out, self.kernel);
         let Some((ho, wo)) = self.output_size(h, w) else {
             return bad(format!("{k}x{k} kernel, stride {}, padding {:?} on {h}x{w}", self.stride, self.padding));
@@ -182,7 +187,7 @@ impl Conv2d<'_> {
             ("bias", self.bias.len(), co),
         ])?;
         check_activation(self.activation, co)?;
-        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci * k * k))
+        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci * k * k, widest))
     }
 }
 
@@ -222,7 +227,7 @@ trait BandKernel: Sync {
 /// Cuts the output into (image, band of rows) tasks, each owning its rows of every output channel (disjoint
 /// slices, cut safely with `chunks_mut`), and runs them on rayon's pool. `depth` is the number of rows of the
 /// band's intermediate (it sets the band height).
-fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usize; 2], [ho, wo]: [usize; 2], depth: usize) -> Vec<f32> {
+fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usize; 2], [ho, wo]: [usize; 2], depth: usize, widest: Isa) -> Vec<f32> {
     let (co, plane) = (kernel.channels_out(), ho * wo);
     // At least MIN_BAND_COLUMNS per band: the 1×1 convolution's vector loop covers whole steps of two
     // vectors (16 floats with AVX2) and leaves the rest to a scalar loop, so a 1-row band of an 8-wide plane
@@ -262,16 +267,27 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
         let image = &x[band.image * image_len..][..image_len];
         // AVX-512 where the CPU has it and it pays (see `wide_vectors`), else AVX2 + FMA, else portable code.
         #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = kernel.wide_vectors().then(pulp::x86::V4::try_new).flatten() {
+        if let Some(simd) = (widest >= Isa::Avx512 && kernel.wide_vectors()).then(pulp::x86::V4::try_new).flatten() {
             return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
         }
         #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = pulp::x86::V3::try_new() {
+        if let Some(simd) = (widest >= Isa::Avx2).then(pulp::x86::V3::try_new).flatten() {
             return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
         }
         kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, &mut band, scratch)
     });
     out
+}
+
+/// The widest instruction set a run may use (where the CPU has it). Every x86 variant takes the same fused
+/// multiply-adds in the same order, so AVX-512 and AVX2 give the same bits (tested); the portable one rounds
+/// the products separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Isa {
+    #[cfg_attr(not(test), allow(dead_code))]
+    Portable,
+    Avx2,
+    Avx512,
 }
 
 /// A band as pulp wants it to compile it with AVX2 + FMA enabled: `with_simd` is instantiated inside pulp's
@@ -960,6 +976,31 @@ mod tests {
         assert!(Conv2d { kernel: 9, ..Conv2d { channels_in: 1, channels_out: 1, kernel: 1, stride: 1, padding: [0; 4], weight: &[0.0; 81], bias: &[0.0], activation: Activation::Identity } }
             .forward(&[0.0; 4], 1, 2, 2)
             .is_err());
+    }
+
+    /// A farm mixes CPU generations: frames must not depend on whether a node has AVX-512. Every x86 variant
+    /// runs the same fused multiply-adds in the same order, so the outputs are equal bit for bit; the
+    /// portable variant (no FMA) only agrees to rounding.
+    #[test]
+    fn avx512_and_avx2_give_the_same_bits() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pulp::x86::V4::try_new().is_none() || pulp::x86::V3::try_new().is_none() {
+                eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
+                return;
+            }
+            let (weight, bias) = (values(140 * 40 * 9, 11), values(140, 12));
+            // Deep enough for the blocked path and the AVX-512 variant; a 4×4 plane for the one-vector step.
+            for (h, w) in [(9, 11), (4, 4)] {
+                let cv = Conv2d { channels_in: 40, channels_out: 140, kernel: 3, stride: 1, padding: [1; 4], weight: &weight, bias: &bias, activation: Activation::Leaky(0.2) };
+                let x = values(40 * h * w, 13);
+                let wide = cv.forward_up_to(&x, 1, h, w, Isa::Avx512).unwrap();
+                let narrow = cv.forward_up_to(&x, 1, h, w, Isa::Avx2).unwrap();
+                assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "{h}x{w}: AVX-512 and AVX2 differ");
+                let portable = cv.forward_up_to(&x, 1, h, w, Isa::Portable).unwrap();
+                assert!(wide.iter().zip(&portable).all(|(a, b)| (a - b).abs() <= 1e-5 * 360.0), "{h}x{w}: portable code is off");
+            }
+        }
     }
 
     /// A NaN anywhere (weights of a damaged model, pixels) must reach the output as NaN, as it does through
