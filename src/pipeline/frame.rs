@@ -52,6 +52,7 @@ impl Frame {
     }
 
     /// One pixel; `x < width`, `y < height`.
+    #[inline(always)]
     pub fn pixel(&self, x: usize, y: usize) -> [f32; 4] {
         let i = (y * self.width + x) * 4;
         [self.data[i], self.data[i + 1], self.data[i + 2], self.data[i + 3]]
