@@ -1,0 +1,160 @@
+//! The fused CPU kernels alone (`src/model/cpu_kernels`), on the layer shapes the networks run, with
+//! deterministic synthetic values (timing does not depend on them):
+//!
+//! - `conv_kernels/swapnet_128`: the 19 convolutions of `SwapNetConfig::new(128, 2)` at batch 1 (2.45 GMAC:
+//!   the encoder's 5×5 stride-2 levels, the upscales' and residual blocks' 3×3, the heads), one after the other.
+//! - `conv_kernels/swapnet_64`: the same for the default model's shape (64 px, widths 16/128/16).
+//! - `conv_kernels/blazeface_blocks_b16`: BlazeFace's 16 blocks on 16 tiles, as detection batches them.
+//!
+//! What Burn adds around them (depth-to-space, dense layers, reshapes) is in `swapnet.rs` and
+//! `face_analysis.rs`. Run: `cargo bench --profile dev --bench conv_kernels`.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d};
+use std::hint::black_box;
+
+/// (channels in, channels out, kernel, stride, padding, input side).
+type ConvShape = (usize, usize, usize, usize, [usize; 4], usize);
+
+const ENC: [usize; 4] = [1, 1, 2, 2];
+const SAME: [usize; 4] = [1; 4];
+
+const SWAPNET_128: [ConvShape; 19] = [
+    (3, 32, 5, 2, ENC, 128),
+    (32, 64, 5, 2, ENC, 64),
+    (64, 128, 5, 2, ENC, 32),
+    (128, 256, 5, 2, ENC, 16),
+    (256, 1024, 3, 1, SAME, 8),
+    (256, 512, 3, 1, SAME, 16),
+    (128, 128, 3, 1, SAME, 32),
+    (128, 128, 3, 1, SAME, 32),
+    (128, 256, 3, 1, SAME, 32),
+    (64, 64, 3, 1, SAME, 64),
+    (64, 64, 3, 1, SAME, 64),
+    (64, 128, 3, 1, SAME, 64),
+    (32, 32, 3, 1, SAME, 128),
+    (32, 32, 3, 1, SAME, 128),
+    (256, 256, 3, 1, SAME, 16),
+    (64, 128, 3, 1, SAME, 32),
+    (32, 64, 3, 1, SAME, 64),
+    (32, 3, 3, 1, SAME, 128),
+    (16, 1, 3, 1, SAME, 128),
+];
+
+const SWAPNET_64: [ConvShape; 19] = [
+    (3, 16, 5, 2, ENC, 64),
+    (16, 32, 5, 2, ENC, 32),
+    (32, 64, 5, 2, ENC, 16),
+    (64, 128, 5, 2, ENC, 8),
+    (128, 512, 3, 1, SAME, 4),
+    (128, 256, 3, 1, SAME, 8),
+    (64, 64, 3, 1, SAME, 16),
+    (64, 64, 3, 1, SAME, 16),
+    (64, 128, 3, 1, SAME, 16),
+    (32, 32, 3, 1, SAME, 32),
+    (32, 32, 3, 1, SAME, 32),
+    (32, 64, 3, 1, SAME, 32),
+    (16, 16, 3, 1, SAME, 64),
+    (16, 16, 3, 1, SAME, 64),
+    (128, 128, 3, 1, SAME, 8),
+    (32, 64, 3, 1, SAME, 16),
+    (16, 32, 3, 1, SAME, 32),
+    (16, 3, 3, 1, SAME, 64),
+    (8, 1, 3, 1, SAME, 64),
+];
+
+/// BlazeFace's blocks: (channels in, channels out, stride, input side).
+const BLAZEFACE: [(usize, usize, usize, usize); 16] = [
+    (24, 24, 1, 64),
+    (24, 28, 1, 64),
+    (28, 32, 2, 64),
+    (32, 36, 1, 32),
+    (36, 42, 1, 32),
+    (42, 48, 2, 32),
+    (48, 56, 1, 16),
+    (56, 64, 1, 16),
+    (64, 72, 1, 16),
+    (72, 80, 1, 16),
+    (80, 88, 1, 16),
+    (88, 96, 2, 16),
+    (96, 96, 1, 8),
+    (96, 96, 1, 8),
+    (96, 96, 1, 8),
+    (96, 96, 1, 8),
+];
+
+/// `n` values in [-scale, scale), deterministic.
+fn values(n: usize, seed: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0) * scale).collect()
+}
+
+/// Each layer's input and weights, made once.
+struct Layer {
+    shape: ConvShape,
+    input: Vec<f32>,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+fn layers(shapes: &[ConvShape]) -> Vec<Layer> {
+    shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &shape @ (ci, co, k, _, _, side))| Layer {
+            shape,
+            input: values(ci * side * side, i, 1.0),
+            weight: values(co * ci * k * k, i + 100, 0.05),
+            bias: values(co, i + 200, 0.01),
+        })
+        .collect()
+}
+
+fn run(layers: &[Layer]) {
+    for l in layers {
+        let (ci, co, k, stride, padding, side) = l.shape;
+        let conv = Conv2d { channels_in: ci, channels_out: co, kernel: k, stride, padding, weight: &l.weight, bias: &l.bias, activation: Activation::Leaky(0.1) };
+        black_box(conv.forward(&l.input, 1, side, side).expect("valid shapes"));
+    }
+}
+
+fn kernels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conv_kernels");
+    let (big, small) = (layers(&SWAPNET_128), layers(&SWAPNET_64));
+    g.bench_function("swapnet_128", |b| b.iter(|| run(&big)));
+    g.bench_function("swapnet_64", |b| b.iter(|| run(&small)));
+    let batch = 16;
+    let blocks: Vec<_> = BLAZEFACE
+        .iter()
+        .enumerate()
+        .map(|(i, &(ci, co, s, side))| {
+            (ci, co, s, side, values(batch * ci * side * side, i, 1.0), values(ci * 9, i + 100, 0.2), values(ci, i + 200, 0.01), values(co * ci, i + 300, 0.2), values(co, i + 400, 0.01))
+        })
+        .collect();
+    g.bench_function("blazeface_blocks_b16", |b| {
+        b.iter(|| {
+            for (ci, co, stride, side, x, dw, dwb, pw, pwb) in &blocks {
+                let block = BlazeBlock {
+                    channels_in: *ci,
+                    channels_out: *co,
+                    stride: *stride,
+                    depthwise: dw,
+                    depthwise_bias: dwb,
+                    pointwise: pw,
+                    pointwise_bias: pwb,
+                    activation: Activation::Relu,
+                };
+                black_box(block.forward(x, batch, *side, *side).expect("valid shapes"));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = kernels
+}
+criterion_main!(benches);
