@@ -5,7 +5,16 @@ use ofx_host::{Bundle, Components, Depth, HostConfig, HostImage, RectI};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-/// Packs `libfaceswap_ofx.so` from this build into a bundle under a temporary folder, once per test binary.
+/// Where the tests keep their files: cargo's per-target scratch folder (`<target dir>/tmp`), not the system's
+/// temporary folder. Test binaries end without running destructors of statics, so per-process folders under
+/// /tmp were never removed: 142 MB of bundle and up to 107 MB of decoded frames a test binary, and 48 GB of
+/// them filled this machine's disk before anyone noticed.
+fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// Packs `libfaceswap_ofx.so` from this build into a bundle, once per test binary, in a folder named after
+/// the process; folders of processes that have ended are removed first.
 /// `cargo test` does not build the cdylib itself: .ci/run builds all targets first.
 pub fn bundle_path() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
@@ -13,10 +22,28 @@ pub fn bundle_path() -> &'static Path {
         let exe = std::env::current_exe().expect("test executable path");
         let lib = faceswap_ofx::bundle::find_cdylib(&exe)
             .expect("libfaceswap_ofx.so not built: run `cargo build --workspace --all-targets` before the tests (.ci/run does)");
-        let dir = std::env::temp_dir().join(format!("faceswap-ofx-tests-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        remove_folders_of_ended_processes();
+        let dir = scratch().join(format!("bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch folder");
         faceswap_ofx::bundle::pack(&lib, &dir).expect("pack bundle")
     })
+}
+
+/// Removes the per-process folders (`bundle-<pid>`, `partial-<pid>-<n>`) of processes that have ended.
+fn remove_folders_of_ended_processes() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(scratch()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rest = name.strip_prefix("bundle-").or_else(|| name.strip_prefix("partial-"));
+        let Some(pid) = rest.and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            // Another test binary may be sweeping too: a folder already gone is fine.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A loaded bundle, held under a process-wide lock. The plug-in, like every OFX plug-in, serves one host per
@@ -79,8 +106,10 @@ pub fn sample(img: &HostImage, w: u32, h: u32, components: Components, depth: De
     img.crop(RectI::from_size(w, h)).convert(components, depth)
 }
 
-/// Decodes a clip of the shared footage into PNG frames (numbered from 1, as ffmpeg does) in a temporary
-/// folder, once per test binary and clip. Needs ffmpeg (scripts/setup.sh installs it).
+/// Decodes a clip of the shared footage into PNG frames (numbered from 1, as ffmpeg does), once: the frames
+/// stay in the scratch folder under the clip's name and later runs reuse them. A decode goes to a folder of
+/// its own and is renamed into place when complete, so an interrupted run or two runs at once never leave a
+/// half-decoded clip behind. Needs ffmpeg (scripts/setup.sh installs it).
 pub fn decoded_frames(relative: &str) -> PathBuf {
     static DONE: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
     let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
@@ -88,16 +117,25 @@ pub fn decoded_frames(relative: &str) -> PathBuf {
         return dir.clone();
     }
     let clip = faceswap_ofx::footage::require(relative);
-    let dir = std::env::temp_dir().join(format!("faceswap-ofx-frames-{}-{}", std::process::id(), done.len()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&clip)
-        .args(["-fps_mode", "passthrough"])
-        .arg(dir.join("%05d.png"))
-        .status()
-        .expect("ffmpeg (scripts/setup.sh installs it)");
-    assert!(status.success(), "ffmpeg failed on {}", clip.display());
+    let dir = scratch().join(format!("frames-{}", relative.replace(['/', '\\', '.'], "_")));
+    if !dir.is_dir() {
+        remove_folders_of_ended_processes();
+        let partial = scratch().join(format!("partial-{}-{}", std::process::id(), done.len()));
+        std::fs::create_dir_all(&partial).expect("scratch folder");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&clip)
+            .args(["-fps_mode", "passthrough"])
+            .arg(partial.join("%05d.png"))
+            .status()
+            .expect("ffmpeg (scripts/setup.sh installs it)");
+        assert!(status.success(), "ffmpeg failed on {}", clip.display());
+        // Another run may have finished the same clip meanwhile: then its frames are used and ours dropped.
+        if std::fs::rename(&partial, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&partial);
+        }
+        assert!(dir.is_dir(), "decoded frames of {} missing at {}", clip.display(), dir.display());
+    }
     done.push((relative.to_owned(), dir.clone()));
     dir
 }
