@@ -21,49 +21,36 @@ type ConvShape = (usize, usize, usize, usize, [usize; 4], usize);
 const ENC: [usize; 4] = [1, 1, 2, 2];
 const SAME: [usize; 4] = [1; 4];
 
-const SWAPNET_128: [ConvShape; 19] = [
-    (3, 32, 5, 2, ENC, 128),
-    (32, 64, 5, 2, ENC, 64),
-    (64, 128, 5, 2, ENC, 32),
-    (128, 256, 5, 2, ENC, 16),
-    (256, 1024, 3, 1, SAME, 8),
-    (256, 512, 3, 1, SAME, 16),
-    (128, 128, 3, 1, SAME, 32),
-    (128, 128, 3, 1, SAME, 32),
-    (128, 256, 3, 1, SAME, 32),
-    (64, 64, 3, 1, SAME, 64),
-    (64, 64, 3, 1, SAME, 64),
-    (64, 128, 3, 1, SAME, 64),
-    (32, 32, 3, 1, SAME, 128),
-    (32, 32, 3, 1, SAME, 128),
-    (256, 256, 3, 1, SAME, 16),
-    (64, 128, 3, 1, SAME, 32),
-    (32, 64, 3, 1, SAME, 64),
-    (32, 3, 3, 1, SAME, 128),
-    (16, 1, 3, 1, SAME, 128),
-];
-
-const SWAPNET_64: [ConvShape; 19] = [
-    (3, 16, 5, 2, ENC, 64),
-    (16, 32, 5, 2, ENC, 32),
-    (32, 64, 5, 2, ENC, 16),
-    (64, 128, 5, 2, ENC, 8),
-    (128, 512, 3, 1, SAME, 4),
-    (128, 256, 3, 1, SAME, 8),
-    (64, 64, 3, 1, SAME, 16),
-    (64, 64, 3, 1, SAME, 16),
-    (64, 128, 3, 1, SAME, 16),
-    (32, 32, 3, 1, SAME, 32),
-    (32, 32, 3, 1, SAME, 32),
-    (32, 64, 3, 1, SAME, 32),
-    (16, 16, 3, 1, SAME, 64),
-    (16, 16, 3, 1, SAME, 64),
-    (128, 128, 3, 1, SAME, 8),
-    (32, 64, 3, 1, SAME, 16),
-    (16, 32, 3, 1, SAME, 32),
-    (16, 3, 3, 1, SAME, 64),
-    (8, 1, 3, 1, SAME, 64),
-];
+/// The convolutions of a DF swap network (`src/model/swapnet`) at `res` px with encoder width `enc` and
+/// decoder width `dec`, in the order a forward pass runs them: four 5×5 stride-2 encoder levels, the inter
+/// block's upscale, three decoder levels (upscale, then a residual block's two 3×3), the mask branch's three
+/// upscales, the RGB and mask heads.
+fn swapnet(res: usize, enc: usize, dec: usize) -> Vec<ConvShape> {
+    let mut shapes = Vec::new();
+    let mut c = 3;
+    for level in 0..4 {
+        shapes.push((c, enc << level, 5, 2, ENC, res >> level));
+        c = enc << level;
+    }
+    let inter = dec * 8;
+    shapes.push((inter, inter * 4, 3, 1, SAME, res / 16));
+    let widths = [dec * 4, dec * 2, dec];
+    let (mut c, mut side) = (inter, res / 8);
+    for w in widths {
+        shapes.push((c, w * 4, 3, 1, SAME, side));
+        side *= 2;
+        shapes.extend([(w, w, 3, 1, SAME, side); 2]);
+        c = w;
+    }
+    let (mut c, mut side) = (inter, res / 8);
+    for w in widths {
+        shapes.push((c, w / 2 * 4, 3, 1, SAME, side));
+        c = w / 2;
+        side *= 2;
+    }
+    shapes.extend([(dec, 3, 3, 1, SAME, res), (dec / 2, 1, 3, 1, SAME, res)]);
+    shapes
+}
 
 /// BlazeFace's blocks: (channels in, channels out, stride, input side).
 const BLAZEFACE: [(usize, usize, usize, usize); 16] = [
@@ -121,7 +108,8 @@ fn run(layers: &[Layer]) {
 
 fn kernels(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv_kernels");
-    let (big, small) = (layers(&SWAPNET_128), layers(&SWAPNET_64));
+    // `SwapNetConfig::new(128, 2)`'s defaults, and the default model's shape.
+    let (big, small) = (layers(&swapnet(128, 32, 32)), layers(&swapnet(64, 16, 16)));
     g.bench_function("swapnet_128", |b| b.iter(|| run(&big)));
     g.bench_function("swapnet_64", |b| b.iter(|| run(&small)));
     let batch = 16;
