@@ -76,11 +76,11 @@ pub fn forget_all() {
     RECENT.lock().clear();
 }
 
-/// Two independent 64-bit hashes of the values' bit patterns (multiply-rotate mixing over 64-bit words). Not
-/// cryptographic: frames are not adversarial, and 128 bits make an accidental collision between two frames of
-/// the same size vanishingly unlikely. The values are cut into [`HASH_PARTS`] runs hashed in parallel and
-/// combined in order (the cut depends only on the length, so the hash does not depend on the thread count):
-/// a 4K float RGBA frame is 133 MB.
+/// A 128-bit hash of the values' bit patterns: per lane a multiply hash and a rotate-add sum of the words (see
+/// [`hash_run`]), folded through [`mix`]'s two multiply-rotate chains. Not cryptographic: frames are not
+/// adversarial, and an accidental collision between two frames of the same size is vanishingly unlikely. The
+/// values are cut into [`HASH_PARTS`] runs hashed in parallel and combined in order (the cut depends only on the
+/// length, so the hash does not depend on the thread count): a 4K float RGBA frame is 133 MB.
 fn content_hash(values: &[f32]) -> [u64; 2] {
     use rayon::prelude::*;
     let part = values.len().div_ceil(HASH_PARTS).max(2).next_multiple_of(2);
@@ -106,9 +106,10 @@ fn mix([a, b]: [u64; 2], w: u64) -> [u64; 2] {
 
 /// One run's two hashes (an odd length marks its last word). The run's words go in pairs, round-robin, to
 /// [`LANES`] independent lanes folded in order at the end. A lane folds a pair with one 64×64 → 128-bit
-/// multiply (`mum`) into its first hash and adds it, rotated, into the second; [`mix`] (two multiplies per
-/// word, one dependent chain) took 15 ms for a 4K frame on this machine's two cores even with eight lanes,
-/// more than detection grows from 1080p to 4K (BENCHMARKS.md, flatness).
+/// multiply (`mum`) into its first hash and adds it, rotated, into the second. (A zero factor would drop the
+/// lane's history: it takes a word equal to the lane's running hash, about 2⁻⁶⁴ a word.) [`mix`] (two
+/// multiplies per word, one dependent chain) took 15 ms for a 4K frame on this machine's two cores even with
+/// eight lanes, more than detection grows from 1080p to 4K (BENCHMARKS.md, flatness).
 fn hash_run(values: &[f32]) -> [u64; 2] {
     let word = |pair: &[f32]| (pair[0].to_bits() as u64) | ((pair[1].to_bits() as u64) << 32);
     let mut lanes: [[u64; 2]; LANES] = std::array::from_fn(|j| [0x243F_6A88_85A3_08D3u64 ^ j as u64, 0x1319_8A2E_0370_7344u64]);
@@ -161,7 +162,7 @@ mod tests {
         let mut swapped = base.clone();
         swapped.swap(10, 11);
         assert_ne!(content_hash(&swapped), h);
-        // So does swapping two words that go to different mixers of a run.
+        // So does swapping two words that go to different lanes of a run.
         let mut swapped = base.clone();
         swapped.swap(0, 2);
         swapped.swap(1, 3);

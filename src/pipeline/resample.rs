@@ -88,8 +88,7 @@ pub fn crop_to_chw_serial(frame: &Frame, map: &Affine, out: usize, gain: f32, bi
 }
 
 /// A colour as the networks may see it: clamped to [0, 1], NaN and infinities (bad renders upstream) black.
-/// A function, not a closure: this crate builds at opt-level 1 in tests and benches, where a closure per
-/// sample was a call (10% of detection's tile crops).
+/// Shared by the crops and the area downscale.
 #[inline(always)]
 fn clean(c: f32) -> f32 {
     if c.is_finite() {
@@ -99,12 +98,16 @@ fn clean(c: f32) -> f32 {
     }
 }
 
+/// Most samples per output pixel and axis: a crop shrinking its source more than this much aliases a little
+/// rather than taking more than 256 samples a pixel.
+const MAX_SUBSAMPLES: usize = 16;
+
 /// Row `v` of a crop into its three planes' rows.
 fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3], [r, g, b]: [&mut [f32]; 3]) {
-    let k = map.scale().ceil().clamp(1.0, 16.0) as usize;
+    let k = map.scale().ceil().clamp(1.0, MAX_SUBSAMPLES as f32) as usize;
     let inv = 1.0 / (k * k) as f32;
     // Sub-sample offsets inside a pixel, divided once per row rather than twice per sample.
-    let mut offsets = [0.0f32; 16];
+    let mut offsets = [0.0f32; MAX_SUBSAMPLES];
     for (s, o) in offsets.iter_mut().enumerate().take(k) {
         *o = (s as f32 + 0.5) / k as f32;
     }

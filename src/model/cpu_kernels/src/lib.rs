@@ -539,20 +539,10 @@ impl Pointwise<'_> {
         outputs: &mut [&mut [f32]; G],
     ) {
         let step = 2 * lanes::<S>();
-        let two = |s: &[f32]| -> [S::f32s; 2] {
-            let (v, _) = S::as_simd_f32s(&s[..step]);
-            [v[0], v[1]]
-        };
-        let mut acc: [[S::f32s; 2]; G] = std::array::from_fn(|g| {
-            if depths.start > 0 {
-                return two(&outputs[g][col..]);
-            }
-            let bias = simd.splat_f32s(self.bias[c0 + g]);
-            match skip(c0 + g) {
-                Some(s) => two(&s[col..]).map(|v| simd.add_f32s(bias, v)),
-                None => [bias; 2],
-            }
-        });
+        let mut acc = [[simd.splat_f32s(0.0); 2]; G];
+        for (g, sums) in acc.iter_mut().enumerate() {
+            *sums = if depths.start > 0 { load::<S, 2>(&outputs[g][col..]) } else { start(simd, self.bias[c0 + g], skip(c0 + g), col) };
+        }
         let n = depths.len();
         let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * self.depth + depths.start..][..n]);
         accumulate(simd, &mut acc, weights, &columns[depths.start * len + col..], len);
@@ -585,45 +575,16 @@ impl Pointwise<'_> {
         let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * depth..][..depth]);
         let skips: [Option<&[f32]>; G] = std::array::from_fn(|g| skip(c0 + g));
         let activations: [(f32, f32); G] = std::array::from_fn(|g| floor_and_slope(self.activation, c0 + g));
-        let lanes = lanes::<S>();
-        let step = 2 * lanes;
-        let two = |s: &[f32]| -> [S::f32s; 2] {
-            let (v, _) = S::as_simd_f32s(s);
-            [v[0], v[1]]
-        };
+        let step = 2 * lanes::<S>();
         let mut col = from;
         while col + step <= len {
-            let mut acc = [[simd.splat_f32s(0.0); 2]; G];
-            for g in 0..G {
-                let bias = simd.splat_f32s(self.bias[c0 + g]);
-                acc[g] = match skips[g] {
-                    Some(s) => {
-                        let v = two(&s[col..col + step]);
-                        [simd.add_f32s(bias, v[0]), simd.add_f32s(bias, v[1])]
-                    }
-                    None => [bias, bias],
-                };
-            }
-            accumulate(simd, &mut acc, weights, &columns[col..], len);
-            for g in 0..G {
-                let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
-                activate(simd, activations[g], acc[g], dst);
-            }
+            self.vectors::<S, G, 2>(simd, columns, len, col, c0, weights, skips, activations, outputs);
             col += step;
         }
         // One vector (a 4×4 plane with AVX-512: the 64 px swap network's deepest layer).
-        if col + lanes <= len {
-            let one = |s: &[f32]| S::as_simd_f32s(&s[..lanes]).0[0];
-            let mut acc: [[S::f32s; 1]; G] = std::array::from_fn(|g| {
-                let bias = simd.splat_f32s(self.bias[c0 + g]);
-                [skips[g].map_or(bias, |s| simd.add_f32s(bias, one(&s[col..])))]
-            });
-            accumulate(simd, &mut acc, weights, &columns[col..], len);
-            for g in 0..G {
-                let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + lanes]);
-                activate(simd, activations[g], acc[g], dst);
-            }
-            col += lanes;
+        if col + lanes::<S>() <= len {
+            self.vectors::<S, G, 1>(simd, columns, len, col, c0, weights, skips, activations, outputs);
+            col += lanes::<S>();
         }
         // The last columns (less than a vector), one at a time.
         for c in col..len {
@@ -635,6 +596,32 @@ impl Pointwise<'_> {
                 let (floor, slope) = activations[g];
                 outputs[g][c] = v.max(floor) + slope * v.min(0.0) + v * 0.0;
             }
+        }
+    }
+
+    /// `group`'s columns `col..col + V·lanes`: bias + skip + Σ weights × columns, activated, written once.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn vectors<S: Simd, const G: usize, const V: usize>(
+        &self,
+        simd: S,
+        columns: &[f32],
+        len: usize,
+        col: usize,
+        c0: usize,
+        weights: [&[f32]; G],
+        skips: [Option<&[f32]>; G],
+        activations: [(f32, f32); G],
+        outputs: &mut [&mut [f32]],
+    ) {
+        let mut acc = [[simd.splat_f32s(0.0); V]; G];
+        for (g, sums) in acc.iter_mut().enumerate() {
+            *sums = start(simd, self.bias[c0 + g], skips[g], col);
+        }
+        accumulate(simd, &mut acc, weights, &columns[col..], len);
+        for g in 0..G {
+            let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + V * lanes::<S>()]);
+            activate(simd, activations[g], acc[g], dst);
         }
     }
 }
@@ -659,13 +646,39 @@ fn floor_and_slope(activation: Activation<'_>, channel: usize) -> (f32, f32) {
     }
 }
 
+// The helpers below and their callers use loops, not closures (`array::from_fn`, `map`): a closure is not
+// always inlined, and one compiled apart from the SIMD context turns its vector operations into calls
+// (BlazeFace's blocks took 48% longer when these were written with `from_fn` and `map`).
+
+/// `V` vectors from the start of `s`.
+#[inline(always)]
+fn load<S: Simd, const V: usize>(s: &[f32]) -> [S::f32s; V] {
+    let (v, _) = S::as_simd_f32s(&s[..V * lanes::<S>()]);
+    let mut out = [v[0]; V];
+    out.copy_from_slice(&v[..V]);
+    out
+}
+
+/// Where a channel's sums over columns `col..` start: its bias, plus its skip path if it has one.
+#[inline(always)]
+fn start<S: Simd, const V: usize>(simd: S, bias: f32, skip: Option<&[f32]>, col: usize) -> [S::f32s; V] {
+    let bias = simd.splat_f32s(bias);
+    let mut sums = [bias; V];
+    if let Some(s) = skip {
+        let v = load::<S, V>(&s[col..]);
+        for (sum, v) in sums.iter_mut().zip(v) {
+            *sum = simd.add_f32s(bias, v);
+        }
+    }
+    sums
+}
+
 /// The 1×1 product's inner loop: `acc[g][v] += weights[g][i] · (vector v of rows[i·len..])` for every row `i`
 /// of `weights` (each `weights[g]` and `rows` start at the same depth; `rows` at the tile's first column).
 #[inline(always)]
 fn accumulate<S: Simd, const G: usize, const V: usize>(simd: S, acc: &mut [[S::f32s; V]; G], weights: [&[f32]; G], rows: &[f32], len: usize) {
-    let step = V * lanes::<S>();
     for i in 0..weights[0].len() {
-        let (d, _) = S::as_simd_f32s(&rows[i * len..][..step]);
+        let d = load::<S, V>(&rows[i * len..]);
         for g in 0..G {
             let wgt = simd.splat_f32s(weights[g][i]);
             for v in 0..V {
@@ -743,8 +756,8 @@ fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32
 
 /// Output column `x` of `depthwise_row_stride1` at the edges, where a tap falls in the padding. A function, not
 /// a closure, so that it is inlined into the SIMD context: as a closure it was compiled apart, without FMA,
-/// and each product became a call to the C library's `fmaf` (3% of BlazeFace's time once the kernel crate
-/// grew an AVX-512 variant and the inliner stopped inlining it).
+/// and each product became a call to the C library's `fmaf` once the kernel crate grew an AVX-512 variant and
+/// the inliner stopped inlining it (BlazeFace on 88 tiles took 12% longer).
 #[inline(always)]
 fn depthwise_edge<M: MulAdd>(x: usize, n: usize, rows: [&[f32]; 3], k: &[f32; 9], bias: f32) -> f32 {
     let mut v = bias;
