@@ -12,7 +12,7 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d};
+use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d, PackedWeights};
 use std::hint::black_box;
 
 /// (channels in, channels out, kernel, stride, padding, input side).
@@ -77,23 +77,23 @@ fn values(n: usize, seed: usize, scale: f32) -> Vec<f32> {
     (0..n).map(|i| (((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0) * scale).collect()
 }
 
-/// Each layer's input and weights, made once.
+/// Each layer's input and weights, made once (packed weights too, as a loaded model keeps them).
 struct Layer {
     shape: ConvShape,
     input: Vec<f32>,
     weight: Vec<f32>,
     bias: Vec<f32>,
+    packed: Option<PackedWeights>,
 }
 
 fn layers(shapes: &[ConvShape]) -> Vec<Layer> {
     shapes
         .iter()
         .enumerate()
-        .map(|(i, &shape @ (ci, co, k, _, _, side))| Layer {
-            shape,
-            input: values(ci * side * side, i, 1.0),
-            weight: values(co * ci * k * k, i + 100, 0.05),
-            bias: values(co, i + 200, 0.01),
+        .map(|(i, &shape @ (ci, co, k, _, _, side))| {
+            let weight = values(co * ci * k * k, i + 100, 0.05);
+            let packed = PackedWeights::worth_it(co).then(|| PackedWeights::new(&weight, co, ci * k * k).expect("valid shape"));
+            Layer { shape, input: values(ci * side * side, i, 1.0), weight, bias: values(co, i + 200, 0.01), packed }
         })
         .collect()
 }
@@ -101,7 +101,7 @@ fn layers(shapes: &[ConvShape]) -> Vec<Layer> {
 fn run(layers: &[Layer]) {
     for l in layers {
         let (ci, co, k, stride, padding, side) = l.shape;
-        let conv = Conv2d { channels_in: ci, channels_out: co, kernel: k, stride, padding, weight: &l.weight, bias: &l.bias, activation: Activation::Leaky(0.1) };
+        let conv = Conv2d { channels_in: ci, channels_out: co, kernel: k, stride, padding, weight: &l.weight, bias: &l.bias, activation: Activation::Leaky(0.1), packed: l.packed.as_ref() };
         black_box(conv.forward(&l.input, 1, side, side).expect("valid shapes"));
     }
 }

@@ -11,8 +11,11 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
-use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d};
+use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d, PackedWeights};
+use parking_lot::Mutex;
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
@@ -113,6 +116,42 @@ pub enum After<'t> {
     Leaky(f32),
 }
 
+/// A convolution's weights packed for the kernel (`PackedWeights`), made on first use and kept while the
+/// weights live: a model is loaded once per process and runs for every frame, so packing once per model
+/// instead of once per call (measured slower than not packing at all) is what makes it pay.
+struct Packed {
+    /// Where the weights' values are (address and length of the slice): the key.
+    key: (usize, usize),
+    /// A strong reference to the weights' storage. While it is held, the storage can neither be freed (so the
+    /// key cannot come back for other weights) nor be changed in place (flex mutates only storage it owns
+    /// alone), so the same key always means the same values. When it is the last reference, the model is gone.
+    storage: Arc<dyn Any + Send + Sync>,
+    packed: Arc<PackedWeights>,
+}
+
+static PACKED: Mutex<Vec<Packed>> = Mutex::new(Vec::new());
+
+/// The packed form of `weight` (`[channels_out, depth]` values on flex), packing it on first use.
+fn packed(weight: &FlexTensor, channels_out: usize, depth: usize) -> Option<Arc<PackedWeights>> {
+    if !PackedWeights::worth_it(channels_out) {
+        return None;
+    }
+    let values = slice(weight);
+    let key = (values.as_ptr() as usize, values.len());
+    if let Some(hit) = PACKED.lock().iter().find(|p| p.key == key) {
+        return Some(hit.packed.clone());
+    }
+    // Packed outside the lock (two threads may both pack the same weights once; the second copy is dropped).
+    let packed = Arc::new(PackedWeights::new(values, channels_out, depth).ok()?);
+    let mut cache = PACKED.lock();
+    // Weights of models that have been dropped: only this cache still holds their storage.
+    cache.retain(|p| Arc::strong_count(&p.storage) > 1);
+    if !cache.iter().any(|p| p.key == key) {
+        cache.push(Packed { key, storage: weight.data_arc(), packed: packed.clone() });
+    }
+    Some(packed)
+}
+
 /// Runs a convolution and its activation on `x` with the fused kernel if `x` is a plain `flex` tensor;
 /// `None` means "compose it".
 pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
@@ -128,6 +167,7 @@ pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
         After::PRelu(a) => Some(on_flex(a)?),
         After::Nothing | After::Relu | After::Leaky(_) => None,
     };
+    let packed = packed(&weight, c_out, c_in * kh * kw);
     let conv = Conv2d {
         channels_in: c_in,
         channels_out: c_out,
@@ -142,9 +182,46 @@ pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
             (After::Leaky(slope), _) => Activation::Leaky(*slope),
             _ => Activation::Identity,
         },
+        packed: packed.as_deref(),
     };
     let [n, _, h, w] = x.dims();
     let out = conv.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = conv.output_size(h, w)?;
     Some(flex_tensor(out, [n, c_out, ho, wo]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    fn cached(weight: &FlexTensor) -> bool {
+        let values = slice(weight);
+        let key = (values.as_ptr() as usize, values.len());
+        PACKED.lock().iter().any(|p| p.key == key)
+    }
+
+    /// Packed once per weights, reused while they live, dropped with them (swept on the next insertion).
+    #[test]
+    fn packed_weights_are_cached_while_the_weights_live() {
+        let device = crate::device::cpu();
+        let w = Tensor::<4>::random([16, 4, 3, 3], Distribution::Uniform(-1.0, 1.0), &device);
+        let flex = on_flex(&w).expect("flex");
+        let first = packed(&flex, 16, 36).expect("16 channels are worth packing");
+        assert!(Arc::ptr_eq(&first, &packed(&flex, 16, 36).unwrap()), "packed twice");
+        assert!(cached(&flex));
+        let key_of_dropped = {
+            let values = slice(&flex);
+            (values.as_ptr() as usize, values.len())
+        };
+        drop((w, flex));
+        // Another layer's weights: inserting them sweeps the dropped ones.
+        let other = Tensor::<4>::random([8, 2, 3, 3], Distribution::Uniform(-1.0, 1.0), &device);
+        let other_flex = on_flex(&other).unwrap();
+        packed(&other_flex, 8, 18).unwrap();
+        assert!(!PACKED.lock().iter().any(|p| p.key == key_of_dropped && Arc::ptr_eq(&p.packed, &first)), "dropped weights still cached");
+        // Fewer channels than a panel: nothing to pack.
+        let thin = on_flex(&Tensor::<4>::random([3, 2, 3, 3], Distribution::Uniform(-1.0, 1.0), &device)).unwrap();
+        assert!(packed(&thin, 3, 18).is_none());
+    }
 }

@@ -99,6 +99,47 @@ pub struct Conv2d<'a> {
     /// `[channels_out]`.
     pub bias: &'a [f32],
     pub activation: Activation<'a>,
+    /// `weight` repacked for the deep-layer loop ([`PackedWeights`]), made once per model by the caller;
+    /// `None` reads `weight` as it is (same results, slower on deep layers).
+    pub packed: Option<&'a PackedWeights>,
+}
+
+/// A deep convolution's weights laid out for `Pointwise::blocked`'s tile: panels of [`PANEL`] output
+/// channels, each `[depth][PANEL]`, so that one depth step reads the panel's weights from one cache line
+/// through one pointer. Read from the layer's own `[channels_out, depth]` rows, the tile kept eight row
+/// pointers, more than the registers left beside its accumulators: they were reloaded from the stack and
+/// bounds-checked at every depth step (`perf annotate`). Packing costs a pass over the weights, so it is
+/// made once per model, as onnxruntime does when it creates a session, not per call (measured slower).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedWeights {
+    channels_out: usize,
+    depth: usize,
+    /// `[channels_out / PANEL][depth][PANEL]`; the last `channels_out % PANEL` channels are not packed (the
+    /// group loop reads them from the weights).
+    panels: Vec<f32>,
+}
+
+/// Output channels per packed panel: the AVX-512 tile's group.
+const PANEL: usize = 8;
+
+impl PackedWeights {
+    /// Packs `weight` (`[channels_out, depth]`, row-major: a convolution's `[channels_out, c_in, k, k]`).
+    pub fn new(weight: &[f32], channels_out: usize, depth: usize) -> Result<Self, ShapeError> {
+        check_lengths(&[("weights", weight.len(), channels_out * depth)])?;
+        let mut panels = Vec::with_capacity(channels_out / PANEL * PANEL * depth);
+        for rows in weight.chunks_exact(PANEL * depth) {
+            for d in 0..depth {
+                panels.extend((0..PANEL).map(|g| rows[g * depth + d]));
+            }
+        }
+        Ok(PackedWeights { channels_out, depth, panels })
+    }
+
+    /// Whether packing changes anything for a convolution: a layer with fewer output channels than a panel
+    /// never reads it.
+    pub fn worth_it(channels_out: usize) -> bool {
+        channels_out >= PANEL
+    }
 }
 
 fn check_activation(activation: Activation<'_>, channels: usize) -> Result<(), ShapeError> {
@@ -187,6 +228,11 @@ impl Conv2d<'_> {
             ("bias", self.bias.len(), co),
         ])?;
         check_activation(self.activation, co)?;
+        if let Some(p) = self.packed {
+            if (p.channels_out, p.depth) != (co, ci * k * k) {
+                return bad(format!("packed weights for {} x {}, layer is {co} x {}", p.channels_out, p.depth, ci * k * k));
+            }
+        }
         Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci * k * k, widest))
     }
 }
@@ -199,7 +245,7 @@ struct Band<'o> {
     outputs: Vec<&'o mut [f32]>,
 }
 
-/// Per-thread buffers, reused from band to band.
+/// Per-thread buffers, reused from band to band and from call to call (`SCRATCH`).
 #[derive(Default)]
 struct Scratch {
     /// The band's input to the 1×1 convolution: `[depth, band length]`.
@@ -242,7 +288,8 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
     } else {
         1
     };
-    let per_part = co.div_ceil(parts).next_multiple_of(CHANNELS);
+    // Whole packed panels per part (`PackedWeights`: a tile's channels start at a multiple of `PANEL`).
+    let per_part = co.div_ceil(parts).next_multiple_of(PANEL);
     let mut tasks = Vec::with_capacity(batch * bands * parts);
     for (n, image) in out.chunks_mut(co * plane).enumerate() {
         let mut per_band: Vec<Vec<&mut [f32]>> = (0..bands).map(|_| Vec::with_capacity(co)).collect();
@@ -263,7 +310,7 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
         }
     }
     let image_len = x.len() / batch;
-    tasks.into_par_iter().for_each_init(Scratch::default, |scratch, mut band| {
+    tasks.into_par_iter().for_each(|mut band| SCRATCH.with_borrow_mut(|scratch| {
         let image = &x[band.image * image_len..][..image_len];
         // AVX-512 where the CPU has it and it pays (see `wide_vectors`), else AVX2 + FMA, else portable code.
         #[cfg(target_arch = "x86_64")]
@@ -275,8 +322,16 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
             return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
         }
         kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, &mut band, scratch)
-    });
+    }));
     out
+}
+
+thread_local! {
+    /// Each pool thread's band buffers, kept from call to call: as a fresh `Scratch` per rayon split
+    /// (`for_each_init`), they were allocated many times a layer, and the kernel's page clearing took a quarter
+    /// of BlazeFace's stem. They grow to the largest band a thread has run (under 1 MB with the networks here)
+    /// and live as long as the thread. A band never calls back into rayon, so the borrow cannot be re-entered.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The widest instruction set a run may use (where the CPU has it). Every x86 variant takes the same fused
@@ -332,13 +387,14 @@ impl BandKernel for BlazeBlock<'_> {
         let ci = self.channels_in;
         let len = band.outputs[0].len();
         let rows = len / wo;
-        scratch.columns.resize(ci * len, 0.0);
+        let stride = padded_stride(len);
+        scratch.columns.resize(ci * stride, 0.0);
         scratch.zeros.resize(w, 0.0);
         let zeros = &scratch.zeros[..w];
         for c in 0..ci {
             let plane = &image[c * h * w..][..h * w];
             let kernel: &[f32; 9] = self.depthwise[c * 9..][..9].try_into().expect("9 taps");
-            let dst = &mut scratch.columns[c * len..][..len];
+            let dst = &mut scratch.columns[c * stride..][..len];
             for (r, out_row) in dst.chunks_exact_mut(wo).enumerate() {
                 // The three input rows under this output row (stride 1 pads one row on top, stride 2 none);
                 // rows in the padding read zeros.
@@ -372,7 +428,7 @@ impl BandKernel for BlazeBlock<'_> {
         let skip = |c: usize| -> Option<&[f32]> {
             (c < ci).then(|| if self.stride == 2 { &pooled[c * len..][..len] } else { &image[c * h * w + row0 * w..][..len] })
         };
-        let pointwise = Pointwise { depth: ci, weights: self.pointwise, bias: self.pointwise_bias, activation: self.activation };
+        let pointwise = Pointwise { depth: ci, stride, tiled: ci > DEPTH_BLOCK, weights: self.pointwise, packed: None, bias: self.pointwise_bias, activation: self.activation };
         pointwise.band(simd, &scratch.columns, len, &skip, band.first_channel, &mut band.outputs);
     }
 }
@@ -390,7 +446,7 @@ impl BandKernel for Conv2d<'_> {
     /// arithmetic, which AVX-512 doubles (swap network 128 px: 56 -> 43 ms with the blocking). The face
     /// networks' thin first and last layers stay with their blocks on AVX2 (see `BlazeBlock`'s).
     fn wide_vectors(&self) -> bool {
-        self.channels_in * self.kernel * self.kernel > DEPTH_BLOCK
+        true
     }
 
     #[inline(always)]
@@ -400,8 +456,9 @@ impl BandKernel for Conv2d<'_> {
         let len = band.outputs[0].len();
         let rows = len / wo;
         // The band's patches, one row per (input channel, ky, kx) in the weights' order.
-        scratch.columns.resize(ci * k * k * len, 0.0);
-        let mut patches = scratch.columns.chunks_exact_mut(len);
+        let stride = padded_stride(len);
+        scratch.columns.resize(ci * k * k * stride, 0.0);
+        let mut patches = scratch.columns.chunks_exact_mut(stride);
         for c in 0..ci {
             let plane = &image[c * h * w..][..h * w];
             for ky in 0..k {
@@ -425,6 +482,15 @@ impl BandKernel for Conv2d<'_> {
                             // A plain copy (memcpy): `step_by` with a run-time step does not vectorise, and
                             // at stride 1 this copy was most of a thin layer's time (the RGB head's).
                             out_row[first..end].copy_from_slice(&from[..end - first]);
+                        } else if s == 2 && end > first {
+                            // Pairs, so that the loop vectorises (a shuffle per vector): `step_by` with a
+                            // run-time step copies one float at a time, half the time of BlazeFace's stem.
+                            let dst = &mut out_row[first..end];
+                            let n = dst.len();
+                            for (d, pair) in dst[..n - 1].iter_mut().zip(from.chunks_exact(2)) {
+                                *d = pair[0];
+                            }
+                            dst[n - 1] = from[2 * (n - 1)];
                         } else {
                             for (d, &v) in out_row[first..end].iter_mut().zip(from.iter().step_by(s)) {
                                 *d = v;
@@ -434,7 +500,8 @@ impl BandKernel for Conv2d<'_> {
                 }
             }
         }
-        let pointwise = Pointwise { depth: ci * k * k, weights: self.weight, bias: self.bias, activation: self.activation };
+        let packed = self.packed.map(|p| p.panels.as_slice());
+        let pointwise = Pointwise { depth: ci * k * k, stride, tiled: true, weights: self.weight, packed, bias: self.bias, activation: self.activation };
         pointwise.band(simd, &scratch.columns, len, &|_| None, band.first_channel, &mut band.outputs);
     }
 }
@@ -443,8 +510,15 @@ impl BandKernel for Conv2d<'_> {
 /// channel and the activation.
 struct Pointwise<'a> {
     depth: usize,
+    /// Floats from one row of the intermediate to the next (`padded_stride`).
+    stride: usize,
+    /// Whether to take the product in blocks (`blocked`): all convolutions, and blocks deeper than
+    /// `DEPTH_BLOCK` (none in the face networks).
+    tiled: bool,
     /// `[channels_out, depth]`.
     weights: &'a [f32],
+    /// `PackedWeights::panels` of `weights`, if the caller packed them.
+    packed: Option<&'a [f32]>,
     bias: &'a [f32],
     activation: Activation<'a>,
 }
@@ -455,7 +529,7 @@ impl Pointwise<'_> {
     #[allow(clippy::too_many_arguments)]
     fn band<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]]) {
         let mut i = 0;
-        if self.depth > DEPTH_BLOCK {
+        if self.depth > DEPTH_BLOCK || self.tiled {
             if lanes::<S>() >= 16 {
                 i = self.blocked::<S, 8>(simd, columns, len, skip, first, outputs, i);
             }
@@ -464,7 +538,7 @@ impl Pointwise<'_> {
         self.groups_from(simd, columns, len, skip, first, outputs, i);
     }
 
-    /// Channels `i..` through `group`, four at a time, then one at a time.
+    /// Channels `i..` through `group`, four at a time, then the rest together.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn groups_from<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]], mut i: usize) {
@@ -473,8 +547,13 @@ impl Pointwise<'_> {
             self.group::<S, CHANNELS>(simd, columns, len, 0, first + i, skip, &mut outputs[i..i + CHANNELS]);
             i += CHANNELS;
         }
-        for c in i..count {
-            self.group::<S, 1>(simd, columns, len, 0, first + c, skip, &mut outputs[c..c + 1]);
+        // The last one to three channels as one group, so that the columns are read once for them (the swap
+        // network's RGB head has three output channels, its mask head one).
+        match count - i {
+            3 => self.group::<S, 3>(simd, columns, len, 0, first + i, skip, &mut outputs[i..]),
+            2 => self.group::<S, 2>(simd, columns, len, 0, first + i, skip, &mut outputs[i..]),
+            1 => self.group::<S, 1>(simd, columns, len, 0, first + i, skip, &mut outputs[i..]),
+            _ => {}
         }
     }
 
@@ -500,7 +579,7 @@ impl Pointwise<'_> {
         from: usize,
     ) -> usize {
         let end = from + (outputs.len() - from) / G * G;
-        let step = 2 * lanes::<S>();
+        let step = TILE * lanes::<S>();
         let tiles = len / step * step;
         for d0 in (0..self.depth).step_by(DEPTH_BLOCK) {
             let depths = d0..(d0 + DEPTH_BLOCK).min(self.depth);
@@ -508,7 +587,7 @@ impl Pointwise<'_> {
                 for col in (0..tiles).step_by(step) {
                     for c in (block..(block + CHANNEL_BLOCK).min(end)).step_by(G) {
                         let outputs: &mut [&mut [f32]; G] = (&mut outputs[c..c + G]).try_into().expect("G channels");
-                        self.tile::<S, G>(simd, columns, len, col, depths.clone(), first + c, skip, outputs);
+                        self.tile::<S, G>(simd, columns, col, depths.clone(), first + c, skip, outputs);
                     }
                 }
             }
@@ -531,21 +610,29 @@ impl Pointwise<'_> {
         &self,
         simd: S,
         columns: &[f32],
-        len: usize,
         col: usize,
         depths: std::ops::Range<usize>,
         c0: usize,
         skip: &impl Fn(usize) -> Option<&'s [f32]>,
         outputs: &mut [&mut [f32]; G],
     ) {
-        let step = 2 * lanes::<S>();
-        let mut acc = [[simd.splat_f32s(0.0); 2]; G];
+        let step = TILE * lanes::<S>();
+        let mut acc = [[simd.splat_f32s(0.0); TILE]; G];
         for (g, sums) in acc.iter_mut().enumerate() {
-            *sums = if depths.start > 0 { load::<S, 2>(&outputs[g][col..]) } else { start(simd, self.bias[c0 + g], skip(c0 + g), col) };
+            *sums = if depths.start > 0 { load::<S, TILE>(&outputs[g][col..]) } else { start(simd, self.bias[c0 + g], skip(c0 + g), col) };
         }
         let n = depths.len();
-        let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * self.depth + depths.start..][..n]);
-        accumulate(simd, &mut acc, weights, &columns[depths.start * len + col..], len);
+        let rows = &columns[depths.start * self.stride + col..];
+        match self.packed {
+            Some(panels) if G == PANEL => {
+                let panel = &panels[c0 * self.depth + depths.start * PANEL..][..n * PANEL];
+                accumulate_packed(simd, &mut acc, panel, rows, self.stride);
+            }
+            _ => {
+                let weights: [&[f32]; G] = std::array::from_fn(|g| &self.weights[(c0 + g) * self.depth + depths.start..][..n]);
+                accumulate(simd, &mut acc, weights, rows, self.stride);
+            }
+        }
         for g in 0..G {
             let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
             if depths.end < self.depth {
@@ -578,12 +665,12 @@ impl Pointwise<'_> {
         let step = 2 * lanes::<S>();
         let mut col = from;
         while col + step <= len {
-            self.vectors::<S, G, 2>(simd, columns, len, col, c0, weights, skips, activations, outputs);
+            self.vectors::<S, G, 2>(simd, columns, col, c0, weights, skips, activations, outputs);
             col += step;
         }
         // One vector (a 4×4 plane with AVX-512: the 64 px swap network's deepest layer).
         if col + lanes::<S>() <= len {
-            self.vectors::<S, G, 1>(simd, columns, len, col, c0, weights, skips, activations, outputs);
+            self.vectors::<S, G, 1>(simd, columns, col, c0, weights, skips, activations, outputs);
             col += lanes::<S>();
         }
         // The last columns (less than a vector), one at a time.
@@ -591,7 +678,7 @@ impl Pointwise<'_> {
             for g in 0..G {
                 let mut v = self.bias[c0 + g] + skips[g].map_or(0.0, |s| s[c]);
                 for i in 0..depth {
-                    v += weights[g][i] * columns[i * len + c];
+                    v += weights[g][i] * columns[i * self.stride + c];
                 }
                 let (floor, slope) = activations[g];
                 outputs[g][c] = v.max(floor) + slope * v.min(0.0) + v * 0.0;
@@ -606,7 +693,6 @@ impl Pointwise<'_> {
         &self,
         simd: S,
         columns: &[f32],
-        len: usize,
         col: usize,
         c0: usize,
         weights: [&[f32]; G],
@@ -618,7 +704,7 @@ impl Pointwise<'_> {
         for (g, sums) in acc.iter_mut().enumerate() {
             *sums = start(simd, self.bias[c0 + g], skips[g], col);
         }
-        accumulate(simd, &mut acc, weights, &columns[col..], len);
+        accumulate(simd, &mut acc, weights, &columns[col..], self.stride);
         for g in 0..G {
             let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + V * lanes::<S>()]);
             activate(simd, activations[g], acc[g], dst);
@@ -626,9 +712,20 @@ impl Pointwise<'_> {
     }
 }
 
+/// The row stride of a band's intermediate for rows of `len` floats: whole cache lines, an odd number of
+/// them. Rows a power-of-two number of lines apart all fall into a few of L1's 64 sets, and a tile's 256
+/// rows then evict each other long before the channel block has used them.
+fn padded_stride(len: usize) -> usize {
+    const LINE: usize = 16;
+    (len.div_ceil(LINE) | 1) * LINE
+}
+
+/// Vectors of columns in a tile of `Pointwise::blocked`.
+const TILE: usize = 2;
+
 /// Rows of the intermediate per pass in `Pointwise::blocked`: with two AVX-512 vectors of columns, 256 × 32
 /// floats = 32 KiB, inside a 48 KiB L1 (16 KiB with AVX2).
-const DEPTH_BLOCK: usize = 256;
+const DEPTH_BLOCK: usize = 128;
 
 /// Output channels per pass over the columns in `Pointwise::blocked`: their weights for one depth block,
 /// 128 × 256 floats = 128 KiB, stay in L2 while every tile of columns uses them.
@@ -681,6 +778,20 @@ fn accumulate<S: Simd, const G: usize, const V: usize>(simd: S, acc: &mut [[S::f
         let d = load::<S, V>(&rows[i * len..]);
         for g in 0..G {
             let wgt = simd.splat_f32s(weights[g][i]);
+            for v in 0..V {
+                acc[g][v] = simd.mul_add_e_f32s(wgt, d[v], acc[g][v]);
+            }
+        }
+    }
+}
+
+/// `accumulate` with the weights from a packed panel (`[depth][G]`, see `PackedWeights`).
+#[inline(always)]
+fn accumulate_packed<S: Simd, const G: usize, const V: usize>(simd: S, acc: &mut [[S::f32s; V]; G], panel: &[f32], rows: &[f32], len: usize) {
+    for (i, wgts) in panel.chunks_exact(G).enumerate() {
+        let d = load::<S, V>(&rows[i * len..]);
+        for g in 0..G {
+            let wgt = simd.splat_f32s(wgts[g]);
             for v in 0..V {
                 acc[g][v] = simd.mul_add_e_f32s(wgt, d[v], acc[g][v]);
             }
@@ -958,6 +1069,7 @@ mod tests {
                 2 => Activation::Leaky(0.2),
                 _ => Activation::PRelu(&alpha),
             },
+            packed: None,
         };
         let x = values(batch * ci * h * w, 10);
         let got = cv.forward(&x, batch, h, w).unwrap();
@@ -968,6 +1080,10 @@ mod tests {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() <= tolerance, "conv {ci}->{co} k{k} s{stride} {h}x{w} at {i}: {g} vs {w}");
         }
+        // Packed weights: the same products in the same order, so the same bits.
+        let packed = PackedWeights::new(&weight, co, ci * k * k).unwrap();
+        let with_packed = Conv2d { packed: Some(&packed), ..cv }.forward(&x, batch, h, w).unwrap();
+        assert!(got.iter().zip(&with_packed).all(|(a, b)| a.to_bits() == b.to_bits()), "conv {ci}->{co} k{k}: packed weights differ");
     }
 
     #[test]
@@ -986,7 +1102,7 @@ mod tests {
         // columns to the scalar tail.
         check_conv(40, 140, 3, 1, [1, 1, 1, 1], 2, 1, 9, 11);
         check_conv(30, 13, 3, 1, [1, 1, 1, 1], 3, 2, 7, 21);
-        assert!(Conv2d { kernel: 9, ..Conv2d { channels_in: 1, channels_out: 1, kernel: 1, stride: 1, padding: [0; 4], weight: &[0.0; 81], bias: &[0.0], activation: Activation::Identity } }
+        assert!(Conv2d { kernel: 9, ..Conv2d { channels_in: 1, channels_out: 1, kernel: 1, stride: 1, padding: [0; 4], weight: &[0.0; 81], bias: &[0.0], activation: Activation::Identity, packed: None } }
             .forward(&[0.0; 4], 1, 2, 2)
             .is_err());
     }
@@ -1005,7 +1121,7 @@ mod tests {
             let (weight, bias) = (values(140 * 40 * 9, 11), values(140, 12));
             // Deep enough for the blocked path and the AVX-512 variant; a 4×4 plane for the one-vector step.
             for (h, w) in [(9, 11), (4, 4)] {
-                let cv = Conv2d { channels_in: 40, channels_out: 140, kernel: 3, stride: 1, padding: [1; 4], weight: &weight, bias: &bias, activation: Activation::Leaky(0.2) };
+                let cv = Conv2d { channels_in: 40, channels_out: 140, kernel: 3, stride: 1, padding: [1; 4], weight: &weight, bias: &bias, activation: Activation::Leaky(0.2), packed: None };
                 let x = values(40 * h * w, 13);
                 let wide = cv.forward_up_to(&x, 1, h, w, Isa::Avx512).unwrap();
                 let narrow = cv.forward_up_to(&x, 1, h, w, Isa::Avx2).unwrap();
@@ -1039,6 +1155,7 @@ mod tests {
                     2 => Activation::Leaky(0.1),
                     _ => Activation::PRelu(&alpha),
                 },
+                packed: None,
             };
             let out = cv.forward(&values(3 * 8 * 8, 3), 1, 8, 8).unwrap();
             assert!(out.iter().all(|v| v.is_nan()), "activation {activation}");
@@ -1080,5 +1197,13 @@ mod tests {
         assert!(BlazeBlock { activation: Activation::PRelu(&z[..3]), ..block }.forward(&z[..16], 1, 2, 2).is_err());
         assert!(BlazeBlock { stride: 2, ..block }.forward(&z[..4], 1, 1, 1).is_err());
         assert!(block.forward(&z[..16], 1, 2, 2).is_ok());
+        // Packed weights of another shape than the layer's.
+        let w = vec![0.0f32; 8 * 4 * 9];
+        let packed = PackedWeights::new(&w, 8, 36).unwrap();
+        let conv = Conv2d { channels_in: 4, channels_out: 8, kernel: 3, stride: 1, padding: [1; 4], weight: &w, bias: &z[..8], activation: Activation::Relu, packed: Some(&packed) };
+        assert!(conv.forward(&z[..16], 1, 2, 2).is_ok());
+        let other = PackedWeights::new(&w, 16, 18).unwrap();
+        assert!(Conv2d { packed: Some(&other), ..conv }.forward(&z[..16], 1, 2, 2).is_err());
+        assert!(PackedWeights::new(&w[1..], 8, 36).is_err());
     }
 }
