@@ -14,8 +14,8 @@
 //! Safe Rust on plain slices (NCHW, `f32`), nothing about Burn: `src/device/fused.rs` hands tensors over.
 //! Bands run in parallel on rayon's pool (the one `flex` uses). On x86-64 the loops are compiled for AVX-512
 //! where the CPU has it, else for AVX2 + FMA (through `pulp`'s runtime detection, safely); elsewhere the same
-//! code runs portable. Deep layers (the swap network's) take the 1×1 product in cache-sized blocks
-//! (`Pointwise::blocked`).
+//! code runs portable. Convolutions take the 1×1 product in cache-sized blocks (`Pointwise::blocked`), with
+//! AVX-512 and weights packed once per model (`PackedWeights`); the face networks' blocks stay on AVX2.
 //!
 //! Numbers: the same products as the composed operations, summed in another order, so results differ from
 //! Burn's by rounding only (tests: against an f64 reference, and against Burn in `model::blaze_block`).
@@ -254,6 +254,8 @@ struct Scratch {
     pooled: Vec<f32>,
     /// A row of zeros: the padding rows of the depthwise convolution.
     zeros: Vec<f32>,
+    /// A stride-2 block's input rows under the band, split into even and odd columns.
+    rows: Vec<f32>,
 }
 
 /// A layer computed band by band.
@@ -375,9 +377,10 @@ impl BandKernel for BlazeBlock<'_> {
         false
     }
 
-    /// No: with AVX-512 for the blocks (and the face networks' thin convolutions), BlazeFace on 88 tiles took
-    /// 117 ms instead of 107 and FaceMesh 4.0 ms instead of 3.3 (only BlazeFace at batch 1 gained, 2.4 ->
-    /// 2.1 ms). Their products are 24-96 deep and their depthwise rows memory-bound.
+    /// No: with AVX-512 for the blocks, BlazeFace on 88 tiles took 117 ms instead of 107 and FaceMesh 4.0 ms
+    /// instead of 3.3 (only BlazeFace at batch 1 gained, 2.4 -> 2.1 ms); with AVX-512 and the convolutions'
+    /// tiles, BlazeFace's 16 blocks on 16 tiles took 22-23 ms instead of 20, with tiles alone 20 (no gain).
+    /// Their products are 24-96 deep and their depthwise rows memory-bound.
     fn wide_vectors(&self) -> bool {
         false
     }
@@ -389,37 +392,51 @@ impl BandKernel for BlazeBlock<'_> {
         let rows = len / wo;
         let stride = padded_stride(len);
         scratch.columns.resize(ci * stride, 0.0);
-        scratch.zeros.resize(w, 0.0);
-        let zeros = &scratch.zeros[..w];
-        for c in 0..ci {
-            let plane = &image[c * h * w..][..h * w];
-            let kernel: &[f32; 9] = self.depthwise[c * 9..][..9].try_into().expect("9 taps");
-            let dst = &mut scratch.columns[c * stride..][..len];
-            for (r, out_row) in dst.chunks_exact_mut(wo).enumerate() {
-                // The three input rows under this output row (stride 1 pads one row on top, stride 2 none);
-                // rows in the padding read zeros.
-                let top = (band.row0 + r) * self.stride;
-                let tap = |ky: usize| (top + ky).checked_sub(2 - self.stride).filter(|&iy| iy < h).map_or(zeros, |iy| &plane[iy * w..][..w]);
-                let rows = [tap(0), tap(1), tap(2)];
-                if self.stride == 1 {
-                    depthwise_row_stride1::<M>(out_row, rows, kernel, self.depthwise_bias[c]);
-                } else {
-                    depthwise_row_stride2::<M>(out_row, rows, kernel, self.depthwise_bias[c]);
-                }
-            }
-        }
-        // The skip path: the input rows themselves at stride 1 (a band covers whole rows, so they are one
-        // contiguous run of the plane); pooled into scratch at stride 2.
         if self.stride == 2 {
             scratch.pooled.resize(ci * len, 0.0);
-            for c in 0..ci {
-                let plane = &image[c * h * w..][..h * w];
-                let dst = &mut scratch.pooled[c * len..][..len];
-                for r in 0..rows {
-                    let y = 2 * (band.row0 + r);
-                    let (top, bottom) = (&plane[y * w..][..w], &plane[(y + 1) * w..][..w]);
-                    for (x, d) in dst[r * wo..][..wo].iter_mut().enumerate() {
-                        *d = top[2 * x].max(top[2 * x + 1]).max(bottom[2 * x].max(bottom[2 * x + 1]));
+        }
+        // At stride 2 the input rows under the band are split once per channel into their even columns (plus
+        // the zero of the right padding) and their odd ones, so that each output row is a vector loop over
+        // plain slices, and the skip path's 2×2 pooling reads the same operands.
+        let span = 2 * wo + 1;
+        if self.stride == 2 {
+            scratch.rows.resize((2 * rows + 1) * span, 0.0);
+        }
+        scratch.zeros.resize(w, 0.0);
+        for c in 0..ci {
+            let plane = &image[c * h * w..][..h * w];
+            // Input row `iy` of this channel, zeros in the padding.
+            let zeros = &scratch.zeros[..w];
+            let row = |iy: isize| if iy < 0 || iy >= h as isize { zeros } else { &plane[iy as usize * w..][..w] };
+            if self.stride == 2 {
+                for (i, split) in scratch.rows.chunks_exact_mut(span).enumerate() {
+                    let row = row((2 * band.row0 + i) as isize);
+                    let (even, odd) = split.split_at_mut(wo + 1);
+                    for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                        *e = pair[0];
+                        *o = pair[1];
+                    }
+                    // Column 2·wo: the last column of an odd-width row, else the right padding.
+                    even[wo] = if 2 * wo < w { row[2 * wo] } else { 0.0 };
+                }
+            }
+            let kernel: &[f32; 9] = self.depthwise[c * 9..][..9].try_into().expect("9 taps");
+            let bias = self.depthwise_bias[c];
+            let dst = &mut scratch.columns[c * stride..][..len];
+            for (r, out_row) in dst.chunks_exact_mut(wo).enumerate() {
+                if self.stride == 1 {
+                    // Output row y reads input rows y - 1, y, y + 1 (one row of padding on top).
+                    let y = (band.row0 + r) as isize;
+                    depthwise_row_stride1::<S, M>(simd, out_row, [row(y - 1), row(y), row(y + 1)], kernel, bias);
+                } else {
+                    let split = |i: usize| scratch.rows[i * span..][..span].split_at(wo + 1);
+                    let rows = [split(2 * r), split(2 * r + 1), split(2 * r + 2)];
+                    depthwise_row_stride2::<S, M>(simd, out_row, rows, kernel, bias);
+                    // The skip path's 2×2 max pooling: input rows 2r and 2r + 1.
+                    let ((top_even, top_odd), (bottom_even, bottom_odd)) = (rows[0], rows[1]);
+                    let pooled = &mut scratch.pooled[c * len + r * wo..][..wo];
+                    for x in 0..wo {
+                        pooled[x] = top_even[x].max(top_odd[x]).max(bottom_even[x].max(bottom_odd[x]));
                     }
                 }
             }
@@ -442,9 +459,9 @@ impl BandKernel for Conv2d<'_> {
         true
     }
 
-    /// For deep products only (the swap network's convolutions, up to 2,304 deep): blocked, they are bound by
-    /// arithmetic, which AVX-512 doubles (swap network 128 px: 56 -> 43 ms with the blocking). The face
-    /// networks' thin first and last layers stay with their blocks on AVX2 (see `BlazeBlock`'s).
+    /// Yes: blocked, convolutions are bound by arithmetic, which AVX-512 doubles (swap network 128 px: 56 ->
+    /// 43 ms with the blocking). Thin ones too: BlazeFace's stem (75 deep) went from 4.9 to 4.5 ms for 16
+    /// tiles with AVX-512 and tiles instead of AVX2 and groups.
     fn wide_vectors(&self) -> bool {
         true
     }
@@ -557,11 +574,11 @@ impl Pointwise<'_> {
         }
     }
 
-    /// Deep layers (depth > `DEPTH_BLOCK`): channels `from..` in whole groups of `G`, all but the last
+    /// Convolutions: channels `from..` in whole groups of `G`, all but the last
     /// columns (less than two vectors, left to `group`); returns the first channel not done. Loop order:
     /// depth block, block of `CHANNEL_BLOCK` channels, tile of two vectors of columns, group of channels. A
-    /// tile's columns for one depth block (256 rows × 2 vectors: 32 KiB with AVX-512) stay in L1 while every
-    /// group of the channel block uses them, the block's weights (128 × 256 floats) stay in L2 while every
+    /// tile's columns for one depth block (128 rows × 2 vectors: 16 KiB with AVX-512) stay in L1 while every
+    /// group of the channel block uses them, the block's weights (128 × 128 floats) stay in L2 while every
     /// tile uses them, and partial sums wait in the output. `group`'s order (each group sweeping all the
     /// columns over the whole depth) re-read the whole intermediate from L2 once per group: the swap network's
     /// 3×3 convolutions ran at the L2's speed, and AVX-512 gained 8% (BENCHMARKS.md). The sums are taken in
@@ -720,15 +737,17 @@ fn padded_stride(len: usize) -> usize {
     (len.div_ceil(LINE) | 1) * LINE
 }
 
-/// Vectors of columns in a tile of `Pointwise::blocked`.
+/// Vectors of columns in a tile of `Pointwise::blocked` (three, 24 accumulators with AVX-512, measured no
+/// faster on the swap network).
 const TILE: usize = 2;
 
-/// Rows of the intermediate per pass in `Pointwise::blocked`: with two AVX-512 vectors of columns, 256 × 32
-/// floats = 32 KiB, inside a 48 KiB L1 (16 KiB with AVX2).
+/// Rows of the intermediate per pass in `Pointwise::blocked`: with two AVX-512 vectors of columns, 128 × 32
+/// floats = 16 KiB, plus the panel's 128 × 8 weights, well inside a 48 KiB L1. 256 (32 KiB + 8 KiB) was ~6%
+/// slower on the swap network's convolutions, 64 no better than 128.
 const DEPTH_BLOCK: usize = 128;
 
 /// Output channels per pass over the columns in `Pointwise::blocked`: their weights for one depth block,
-/// 128 × 256 floats = 128 KiB, stay in L2 while every tile of columns uses them.
+/// 128 × 128 floats = 64 KiB, stay in L2 while every tile of columns uses them.
 const CHANNEL_BLOCK: usize = 128;
 
 /// The activation as `max(v, floor) + slope · min(v, 0)`: identity is floor -∞ and slope 0, ReLU floor 0 and
@@ -841,32 +860,93 @@ impl MulAdd for Separate {
 }
 
 /// One output row of a 3×3 depthwise convolution at stride 1 (zero outside the rows):
-/// `out[x] = bias + Σ_ky k[ky][0]·row_ky[x-1] + k[ky][1]·row_ky[x] + k[ky][2]·row_ky[x+1]`.
+/// `out[x] = bias + Σ_ky k[ky][0]·row_ky[x-1] + k[ky][1]·row_ky[x] + k[ky][2]·row_ky[x+1]`. The two edge
+/// columns one at a time, the others in vectors, the last vector overlapping the one before it when the
+/// width is not a whole number of vectors (it writes the same values again): written for the compiler to
+/// vectorise, the interior left up to a vector's worth of columns per row to scalar code, all of them in
+/// rows narrower than its unrolled loop (the 16- and 8-wide levels).
 #[inline(always)]
-fn depthwise_row_stride1<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
+fn depthwise_row_stride1<S: Simd, M: MulAdd>(simd: S, out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
     let n = out.len();
     out[0] = depthwise_edge::<M>(0, n, rows, k, bias);
     if n == 1 {
         return;
     }
     out[n - 1] = depthwise_edge::<M>(n - 1, n, rows, k, bias);
-    // The interior as nine equally long slices, so the loop has no bounds checks and vectorises.
-    let m = n - 2;
-    let [a, b, c] = rows.map(|row| [&row[..m], &row[1..m + 1], &row[2..m + 2]]);
-    let out = &mut out[1..m + 1];
-    for x in 0..m {
-        let mut v = bias;
-        for (ky, row) in [a, b, c].iter().enumerate() {
-            v = M::mul_add(k[ky * 3], row[0][x], v);
-            v = M::mul_add(k[ky * 3 + 1], row[1][x], v);
-            v = M::mul_add(k[ky * 3 + 2], row[2][x], v);
+    let lanes = lanes::<S>();
+    if n < lanes + 2 {
+        for x in 1..n - 1 {
+            out[x] = depthwise_edge::<M>(x, n, rows, k, bias);
         }
-        out[x] = v;
+        return;
+    }
+    let taps = splat_taps(simd, k);
+    let last = n - 1 - lanes;
+    let mut x = 1;
+    loop {
+        let mut v = simd.splat_f32s(bias);
+        for (ky, row) in rows.iter().enumerate() {
+            for dx in 0..3 {
+                v = simd.mul_add_e_f32s(taps[ky * 3 + dx], load::<S, 1>(&row[x - 1 + dx..])[0], v);
+            }
+        }
+        S::as_mut_simd_f32s(&mut out[x..x + lanes]).0[0] = v;
+        if x == last {
+            return;
+        }
+        x = (x + lanes).min(last);
     }
 }
 
-/// Output column `x` of `depthwise_row_stride1` at the edges, where a tap falls in the padding. A function, not
-/// a closure, so that it is inlined into the SIMD context: as a closure it was compiled apart, without FMA,
+/// The same at stride 2 with padding on the right only, from each input row's even columns (with the right
+/// padding's zero or an odd-width row's last column at the end: `out.len() + 1` values) and odd columns:
+/// `out[x] = bias + Σ_ky k[ky][0]·row_ky[2x] + k[ky][1]·row_ky[2x+1] + k[ky][2]·row_ky[2x+2]`.
+#[inline(always)]
+fn depthwise_row_stride2<S: Simd, M: MulAdd>(simd: S, out: &mut [f32], rows: [(&[f32], &[f32]); 3], k: &[f32; 9], bias: f32) {
+    let n = out.len();
+    let lanes = lanes::<S>();
+    if n < lanes {
+        for x in 0..n {
+            let mut v = bias;
+            for (ky, (even, odd)) in rows.iter().enumerate() {
+                v = M::mul_add(k[ky * 3], even[x], v);
+                v = M::mul_add(k[ky * 3 + 1], odd[x], v);
+                v = M::mul_add(k[ky * 3 + 2], even[x + 1], v);
+            }
+            out[x] = v;
+        }
+        return;
+    }
+    let taps = splat_taps(simd, k);
+    let last = n - lanes;
+    let mut x = 0;
+    loop {
+        let mut v = simd.splat_f32s(bias);
+        for (ky, (even, odd)) in rows.iter().enumerate() {
+            v = simd.mul_add_e_f32s(taps[ky * 3], load::<S, 1>(&even[x..])[0], v);
+            v = simd.mul_add_e_f32s(taps[ky * 3 + 1], load::<S, 1>(&odd[x..])[0], v);
+            v = simd.mul_add_e_f32s(taps[ky * 3 + 2], load::<S, 1>(&even[x + 1..])[0], v);
+        }
+        S::as_mut_simd_f32s(&mut out[x..x + lanes]).0[0] = v;
+        if x == last {
+            return;
+        }
+        x = (x + lanes).min(last);
+    }
+}
+
+/// The nine taps of a 3×3 kernel, each in every lane.
+#[inline(always)]
+fn splat_taps<S: Simd>(simd: S, k: &[f32; 9]) -> [S::f32s; 9] {
+    let mut taps = [simd.splat_f32s(0.0); 9];
+    for (t, &v) in taps.iter_mut().zip(k) {
+        *t = simd.splat_f32s(v);
+    }
+    taps
+}
+
+/// Output column `x` of `depthwise_row_stride1`, where a tap may fall in the padding. A function, not a
+/// closure, so that it is inlined into the SIMD context: as a closure it was compiled apart, without FMA,
 /// and each product became a call to the C library's `fmaf` once the kernel crate grew an AVX-512 variant and
 /// the inliner stopped inlining it (BlazeFace on 88 tiles took 12% longer).
 #[inline(always)]
@@ -879,22 +959,6 @@ fn depthwise_edge<M: MulAdd>(x: usize, n: usize, rows: [&[f32]; 3], k: &[f32; 9]
         }
     }
     v
-}
-
-/// The same at stride 2 with padding on the right only: `row_ky[2x]`, `row_ky[2x+1]`, `row_ky[2x+2]`.
-#[inline(always)]
-fn depthwise_row_stride2<M: MulAdd>(out: &mut [f32], rows: [&[f32]; 3], k: &[f32; 9], bias: f32) {
-    let w = rows[0].len();
-    for (x, o) in out.iter_mut().enumerate() {
-        let mut v = bias;
-        for (ky, row) in rows.iter().enumerate() {
-            let third = if 2 * x + 2 < w { row[2 * x + 2] } else { 0.0 };
-            v = M::mul_add(k[ky * 3], row[2 * x], v);
-            v = M::mul_add(k[ky * 3 + 1], row[2 * x + 1], v);
-            v = M::mul_add(k[ky * 3 + 2], third, v);
-        }
-        *o = v;
-    }
 }
 
 #[cfg(test)]
