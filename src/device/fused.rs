@@ -11,7 +11,7 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
-use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d, PackedWeights};
+use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d, Dense, PackedWeights};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,6 +114,29 @@ pub enum After<'t> {
     PRelu(&'t Tensor<1>),
     /// Leaky ReLU with this negative slope.
     Leaky(f32),
+}
+
+/// Rows up to which a dense layer takes the kernel: it reads the weights once per four rows, where a
+/// matrix product (Burn's) reuses them from cache; batches of faces are far below this.
+const DENSE_ROWS: usize = 8;
+
+/// `x · weight + bias` for a dense layer (`x`: `[rows, inputs]`, `weight`: `[inputs, outputs]`, Burn's
+/// `Linear` layout) with the kernel if `x` is a plain `flex` tensor of at most `DENSE_ROWS` rows; `None` means
+/// "compose it".
+pub fn dense(x: &Tensor<2>, weight: &Tensor<2>, bias: Option<&Tensor<1>>) -> Option<Tensor<2>> {
+    let [rows, inputs] = x.dims();
+    let [k, outputs] = weight.dims();
+    if !enabled() || rows > DENSE_ROWS || k != inputs {
+        return None;
+    }
+    let (input, w) = (on_flex(x)?, on_flex(weight)?);
+    let b = match bias {
+        Some(b) => Some(on_flex(b)?),
+        None => None,
+    };
+    let layer = Dense { inputs, outputs, weight: slice(&w), bias: b.as_ref().map(slice) };
+    let out = layer.forward(slice(&input), rows).ok()?;
+    Some(Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(out, [rows, outputs]))))
 }
 
 /// A convolution's weights packed for the kernel (`PackedWeights`), made on first use and kept while the

@@ -1,8 +1,9 @@
 //! A convolution followed by its activation, as one fused kernel on the CPU: the face networks' plain
-//! convolutions (BlazeFace's and FaceMesh's first and last layers) and the swap network's at inference.
+//! convolutions (BlazeFace's and FaceMesh's first and last layers) and the swap network's at inference; and
+//! the swap network's dense layers.
 
 use burn::nn::conv::Conv2d;
-use burn::nn::{LeakyRelu, PRelu, PaddingConfig2d};
+use burn::nn::{LeakyRelu, Linear, PRelu, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -21,6 +22,16 @@ pub fn conv_then(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
     match conv_fused(conv, &after, &x) {
         Some(y) => y,
         None => conv_composed(conv, after, x),
+    }
+}
+
+/// A dense layer on `[rows, inputs]`: one kernel on the CPU for a few rows (`device::fused::dense`: both cores
+/// stream the weights), Burn's `Linear` elsewhere and always for autodiff tensors.
+pub fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let bias = layer.bias.as_ref().map(|b| b.val());
+    match crate::device::fused::dense(&x, &layer.weight.val(), bias.as_ref()) {
+        Some(y) => y,
+        None => layer.forward(x),
     }
 }
 
@@ -122,5 +133,29 @@ mod tests {
             // Rounding of sums of up to 288 products of order 1.
             assert!(worst < 1e-4, "case {i}: max difference {worst}");
         }
+    }
+
+    /// The dense kernel against Burn's `Linear`, at batch 1 and 3 (and a batch above the kernel's limit, which
+    /// Burn computes); training's autodiff tensors take Burn's path.
+    #[test]
+    fn dense_kernel_matches_linear() {
+        use burn::nn::LinearConfig;
+        let device = crate::device::cpu();
+        let layer = LinearConfig::new(300, 70).init(&device);
+        for rows in [1, 3, 20] {
+            let x = Tensor::<2>::random([rows, 300], Distribution::Uniform(-1.0, 1.0), &device);
+            let fused: Vec<f32> = linear(&layer, x.clone()).try_into_data().unwrap().try_into_vec().unwrap();
+            let composed: Vec<f32> = layer.forward(x).try_into_data().unwrap().try_into_vec().unwrap();
+            assert_eq!(fused.len(), rows * 70);
+            let worst = fused.iter().zip(&composed).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            // Sums of 300 products of order 0.1 in another order.
+            assert!(worst < 1e-4, "batch {rows}: max difference {worst}");
+        }
+        let ad = crate::device::cpu().autodiff();
+        let layer = LinearConfig::new(8, 4).init(&ad);
+        let x = Tensor::<2>::random([1, 8], Distribution::Uniform(-1.0, 1.0), &ad);
+        assert!(crate::device::fused::dense(&x, &layer.weight.val(), None).is_none());
+        let grads = linear(&layer, x).sum().backward();
+        assert!(layer.weight.grad(&grads).is_some(), "no gradient for the weights");
     }
 }

@@ -1,6 +1,7 @@
 //! The inter block: the encoder's grid → a bottleneck vector → back to a small grid, upscaled once.
 
 use super::decoder::{Upscale, UpscaleConfig};
+use crate::model::conv::linear;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -49,7 +50,7 @@ impl Inter {
     /// - output: `[b, channels, res/8, res/8]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, _, _, _] = x.dims();
-        let v = self.dense_out.forward(self.dense_in.forward(x.flatten::<2>(1, 3)));
+        let v = linear(&self.dense_out, linear(&self.dense_in, x.flatten::<2>(1, 3)));
         self.up.forward(v.reshape([b, self.channels, self.side, self.side]))
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! - [`BlazeBlock`], their residual block: 3×3 depthwise convolution → 1×1 convolution → add the (2×2
 //!   max-pooled, zero-padded) input → ReLU or PReLU;
-//! - [`Conv2d`], a dense k×k convolution followed by its activation (the networks' first layers).
+//! - [`Conv2d`], a dense k×k convolution followed by its activation (the networks' first layers, all of the
+//!   swap network's);
+//! - [`Dense`], a dense layer for a few rows (the swap network's inter block).
 //!
 //! Burn's `flex` backend runs a BlazeBlock as five passes over memory (depthwise, pointwise, channel padding,
 //! add, activation), each writing a fresh tensor; at BlazeFace's 64×64 level and 88 tiles a tensor is 35 MB, so
@@ -22,6 +24,9 @@
 
 #![forbid(unsafe_code)]
 
+mod dense;
+
+pub use dense::Dense;
 use pulp::Simd;
 use rayon::prelude::*;
 
@@ -99,17 +104,19 @@ pub struct Conv2d<'a> {
     /// `[channels_out]`.
     pub bias: &'a [f32],
     pub activation: Activation<'a>,
-    /// `weight` repacked for the deep-layer loop ([`PackedWeights`]), made once per model by the caller;
-    /// `None` reads `weight` as it is (same results, slower on deep layers).
+    /// `weight` repacked for the AVX-512 tile ([`PackedWeights`]), made once per model by the caller;
+    /// `None` reads `weight` as it is (same results, bit for bit; tested).
     pub packed: Option<&'a PackedWeights>,
 }
 
-/// A deep convolution's weights laid out for `Pointwise::blocked`'s tile: panels of [`PANEL`] output
+/// A convolution's weights laid out for `Pointwise::blocked`'s AVX-512 tile: panels of [`PANEL`] output
 /// channels, each `[depth][PANEL]`, so that one depth step reads the panel's weights from one cache line
 /// through one pointer. Read from the layer's own `[channels_out, depth]` rows, the tile kept eight row
 /// pointers, more than the registers left beside its accumulators: they were reloaded from the stack and
-/// bounds-checked at every depth step (`perf annotate`). Packing costs a pass over the weights, so it is
-/// made once per model, as onnxruntime does when it creates a session, not per call (measured slower).
+/// bounds-checked at every depth step (`perf annotate`); packed, the swap network's convolutions took ~3%
+/// less. Packing costs a pass over the weights, so it is made once per model, as onnxruntime does when it
+/// creates a session, not per call (measured slower than not packing). The AVX2 tile (four channels) reads
+/// the weights as they are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackedWeights {
     channels_out: usize,
@@ -392,14 +399,12 @@ impl BandKernel for BlazeBlock<'_> {
         let rows = len / wo;
         let stride = padded_stride(len);
         scratch.columns.resize(ci * stride, 0.0);
-        if self.stride == 2 {
-            scratch.pooled.resize(ci * len, 0.0);
-        }
         // At stride 2 the input rows under the band are split once per channel into their even columns (plus
         // the zero of the right padding) and their odd ones, so that each output row is a vector loop over
         // plain slices, and the skip path's 2×2 pooling reads the same operands.
         let span = 2 * wo + 1;
         if self.stride == 2 {
+            scratch.pooled.resize(ci * len, 0.0);
             scratch.rows.resize((2 * rows + 1) * span, 0.0);
         }
         scratch.zeros.resize(w, 0.0);
@@ -501,7 +506,8 @@ impl BandKernel for Conv2d<'_> {
                             out_row[first..end].copy_from_slice(&from[..end - first]);
                         } else if s == 2 && end > first {
                             // Pairs, so that the loop vectorises (a shuffle per vector): `step_by` with a
-                            // run-time step copies one float at a time, half the time of BlazeFace's stem.
+                            // run-time step copies one float at a time (BlazeFace's stem on 16 tiles: 4.5 ->
+                            // 2.6 ms).
                             let dst = &mut out_row[first..end];
                             let n = dst.len();
                             for (d, pair) in dst[..n - 1].iter_mut().zip(from.chunks_exact(2)) {
@@ -546,7 +552,7 @@ impl Pointwise<'_> {
     #[allow(clippy::too_many_arguments)]
     fn band<'s, S: Simd>(&self, simd: S, columns: &[f32], len: usize, skip: &impl Fn(usize) -> Option<&'s [f32]>, first: usize, outputs: &mut [&mut [f32]]) {
         let mut i = 0;
-        if self.depth > DEPTH_BLOCK || self.tiled {
+        if self.tiled {
             if lanes::<S>() >= 16 {
                 i = self.blocked::<S, 8>(simd, columns, len, skip, first, outputs, i);
             }
