@@ -211,7 +211,7 @@ impl Conv2d<'_> {
     /// vectors, whole packed panels.
     #[inline(always)]
     fn direct<S: Simd>(&self, wo: usize, channels: usize) -> bool {
-        lanes::<S>() >= 16 && self.kernel == 3 && self.stride == 1 && self.padding == [1; 4] && wo % lanes::<S>() == 0 && channels % PANEL == 0
+        lanes::<S>() >= 16 && self.kernel == 3 && self.stride == 1 && self.padding == [1; 4] && wo.is_multiple_of(lanes::<S>()) && channels.is_multiple_of(PANEL)
     }
 
     /// Output height and width for an input of `h × w` (`None` if the kernel does not fit).
@@ -348,6 +348,8 @@ thread_local! {
     /// (`for_each_init`), they were allocated many times a layer, and the kernel's page clearing took a quarter
     /// of BlazeFace's stem. They grow to the largest band a thread has run (under 1 MB with the networks here)
     /// and live as long as the thread. A band never calls back into rayon, so the borrow cannot be re-entered.
+    /// Their destructors run at thread exit; glibc keeps a library with pending thread-local destructors
+    /// loaded, which Burn's own threads already do for the plug-in (see `ofx::suites` on `dlclose`).
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
@@ -487,7 +489,7 @@ impl BandKernel for Conv2d<'_> {
         let rows = len / wo;
         if let Some(panels) = self.packed.map(|p| p.panels.as_slice()).filter(|_| self.direct::<S>(wo, band.outputs.len())) {
             // Tiles of two vectors where the rows hold them (32 px and wider), else of one (16 px rows).
-            return if wo % (TILE * lanes::<S>()) == 0 {
+            return if wo.is_multiple_of(TILE * lanes::<S>()) {
                 direct_3x3::<S, TILE>(simd, self, panels, image, [h, w], wo, band, scratch)
             } else {
                 direct_3x3::<S, 1>(simd, self, panels, image, [h, w], wo, band, scratch)
@@ -980,8 +982,8 @@ fn depthwise_row_stride1<S: Simd, M: MulAdd>(simd: S, out: &mut [f32], rows: [&[
     out[n - 1] = depthwise_edge::<M>(n - 1, n, rows, k, bias);
     let lanes = lanes::<S>();
     if n < lanes + 2 {
-        for x in 1..n - 1 {
-            out[x] = depthwise_edge::<M>(x, n, rows, k, bias);
+        for (x, o) in out.iter_mut().enumerate().take(n - 1).skip(1) {
+            *o = depthwise_edge::<M>(x, n, rows, k, bias);
         }
         return;
     }
