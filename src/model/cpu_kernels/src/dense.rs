@@ -1,9 +1,9 @@
-//! A dense layer for a few rows (the swap network's inter block at batch 1-4): `y = x·W + b`.
+//! A dense layer for a few rows (the swap network's inter block, one row per face): `y = x·W + b`.
 //!
 //! At batch 1 a dense layer is a matrix-vector product: each weight is read once and used once, so the layer
-//! runs at the speed memory delivers its weights (the 128 px swap network's two dense layers hold 67 MB of its
-//! 68). Burn's `flex` runs it on the calling thread alone (`perf`: 4.6 ms a forward, all on one core); here the
-//! output columns are cut into runs that both cores stream in parallel.
+//! runs at the speed memory delivers its weights (the 128 px swap network's two dense layers hold 34 MB of its
+//! 68). Burn's `flex` runs it on the calling thread alone (`perf`: ~7% of the swap network's samples, all on
+//! the main thread); here the output columns are cut into runs that both cores stream in parallel.
 
 use crate::{check_lengths, lanes, load, Isa, ShapeError};
 use pulp::Simd;
