@@ -163,6 +163,27 @@ mod tests {
         }
     }
 
+    /// Farm nodes of different CPU generations must render the same bits: AVX-512 and AVX2 take the same
+    /// fused multiply-adds in the same order (columns that miss a whole vector take the scalar FMA, also fused).
+    #[test]
+    fn avx512_and_avx2_give_the_same_bits() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pulp::x86::V4::try_new().is_none() || pulp::x86::V3::try_new().is_none() {
+                eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
+                return;
+            }
+            // 1000 outputs: the last run of columns is 104 wide, 6 AVX-512 vectors and 8 scalar columns but
+            // 13 AVX2 vectors.
+            let (rows, k, n) = (3, 77, 1000);
+            let (x, w, b) = (values(rows * k, 4), values(k * n, 5), values(n, 6));
+            let layer = Dense { inputs: k, outputs: n, weight: &w, bias: Some(&b) };
+            let wide = layer.forward_up_to(&x, rows, Isa::Avx512).unwrap();
+            let narrow = layer.forward_up_to(&x, rows, Isa::Avx2).unwrap();
+            assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "AVX-512 and AVX2 differ");
+        }
+    }
+
     #[test]
     fn bad_shapes_are_errors() {
         let w = vec![0.0f32; 12];
