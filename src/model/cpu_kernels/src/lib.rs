@@ -1,4 +1,5 @@
-//! Fused CPU kernels for the small convolutional networks of face analysis (BlazeFace, FaceMesh):
+//! Fused CPU kernels for the small convolutional networks of face analysis (BlazeFace, FaceMesh) and the swap
+//! network at inference:
 //!
 //! - [`BlazeBlock`], their residual block: 3×3 depthwise convolution → 1×1 convolution → add the (2×2
 //!   max-pooled, zero-padded) input → ReLU or PReLU;
@@ -17,7 +18,8 @@
 //! Bands run in parallel on rayon's pool (the one `flex` uses). On x86-64 the loops are compiled for AVX-512
 //! where the CPU has it, else for AVX2 + FMA (through `pulp`'s runtime detection, safely); elsewhere the same
 //! code runs portable. Convolutions take the 1×1 product in cache-sized blocks (`Pointwise::blocked`), with
-//! AVX-512 and weights packed once per model (`PackedWeights`); the face networks' blocks stay on AVX2.
+//! AVX-512 and weights packed once per model (`PackedWeights`); 3×3 stride-1 ones on rows of whole AVX-512
+//! tiles skip the patches altogether (`direct_3x3`). The face networks' blocks stay on AVX2.
 //!
 //! Numbers: the same products as the composed operations, summed in another order, so results differ from
 //! Burn's by rounding only (tests: against an f64 reference, and against Burn in `model::blaze_block`).
@@ -109,7 +111,7 @@ pub struct Conv2d<'a> {
     pub packed: Option<&'a PackedWeights>,
 }
 
-/// A convolution's weights laid out for `Pointwise::blocked`'s AVX-512 tile: panels of [`PANEL`] output
+/// A convolution's weights laid out for `Pointwise::blocked`'s AVX-512 tile: panels of `PANEL` (8) output
 /// channels, each `[depth][PANEL]`, so that one depth step reads the panel's weights from one cache line
 /// through one pointer. Read from the layer's own `[channels_out, depth]` rows, the tile kept eight row
 /// pointers, more than the registers left beside its accumulators: they were reloaded from the stack and
