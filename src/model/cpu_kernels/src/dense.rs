@@ -5,7 +5,7 @@
 //! 68). Burn's `flex` runs it on the calling thread alone (`perf`: ~7% of the swap network's samples, all on
 //! the main thread); here the output columns are cut into runs that both cores stream in parallel.
 
-use crate::{check_lengths, lanes, load, Isa, ShapeError};
+use crate::{check_lengths, lanes, load, on_x86_simd, Isa, ShapeError};
 use pulp::Simd;
 use rayon::prelude::*;
 
@@ -51,16 +51,9 @@ impl Dense<'_> {
             }
         }
         tasks.into_par_iter().for_each(|(first, mut runs)| {
-            let task = Task { layer: self, x, first, runs: &mut runs };
-            #[cfg(target_arch = "x86_64")]
-            if let Some(simd) = (widest >= Isa::Avx512).then(pulp::x86::V4::try_new).flatten() {
-                return Simd::vectorize(simd, task);
+            if let Err(task) = on_x86_simd(widest, Task { layer: self, x, first, runs: &mut runs }) {
+                pulp::WithSimd::with_simd(task, pulp::Scalar::new())
             }
-            #[cfg(target_arch = "x86_64")]
-            if let Some(simd) = (widest >= Isa::Avx2).then(pulp::x86::V3::try_new).flatten() {
-                return Simd::vectorize(simd, task);
-            }
-            pulp::WithSimd::with_simd(task, pulp::Scalar::new())
         });
         Ok(out)
     }
@@ -137,10 +130,7 @@ fn rows_of<S: Simd, const R: usize>(simd: S, layer: &Dense<'_>, x: &[f32], first
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n as u32).map(|i| ((i.wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(40_503)) >> 8) % 2001) as f32 / 1000.0 - 1.0).collect()
-    }
+    use crate::tests::{has_avx512_and_avx2, values};
 
     /// Against the sum in f64, for batch sizes that take every row grouping and widths with a scalar tail
     /// and several tasks.
@@ -167,21 +157,17 @@ mod tests {
     /// fused multiply-adds in the same order (columns that miss a whole vector take the scalar FMA, also fused).
     #[test]
     fn avx512_and_avx2_give_the_same_bits() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if pulp::x86::V4::try_new().is_none() || pulp::x86::V3::try_new().is_none() {
-                eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
-                return;
-            }
-            // 1000 outputs: the last run of columns is 104 wide, 6 AVX-512 vectors and 8 scalar columns but
-            // 13 AVX2 vectors.
-            let (rows, k, n) = (3, 77, 1000);
-            let (x, w, b) = (values(rows * k, 4), values(k * n, 5), values(n, 6));
-            let layer = Dense { inputs: k, outputs: n, weight: &w, bias: Some(&b) };
-            let wide = layer.forward_up_to(&x, rows, Isa::Avx512).unwrap();
-            let narrow = layer.forward_up_to(&x, rows, Isa::Avx2).unwrap();
-            assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "AVX-512 and AVX2 differ");
+        if !has_avx512_and_avx2() {
+            return;
         }
+        // 1000 outputs: the last run of columns is 104 wide, 6 AVX-512 vectors and 8 scalar columns but
+        // 13 AVX2 vectors.
+        let (rows, k, n) = (3, 77, 1000);
+        let (x, w, b) = (values(rows * k, 4), values(k * n, 5), values(n, 6));
+        let layer = Dense { inputs: k, outputs: n, weight: &w, bias: Some(&b) };
+        let wide = layer.forward_up_to(&x, rows, Isa::Avx512).unwrap();
+        let narrow = layer.forward_up_to(&x, rows, Isa::Avx2).unwrap();
+        assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "AVX-512 and AVX2 differ");
     }
 
     #[test]

@@ -331,16 +331,11 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
     let image_len = x.len() / batch;
     tasks.into_par_iter().for_each(|mut band| SCRATCH.with_borrow_mut(|scratch| {
         let image = &x[band.image * image_len..][..image_len];
-        // AVX-512 where the CPU has it and it pays (see `wide_vectors`), else AVX2 + FMA, else portable code.
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = (widest >= Isa::Avx512 && kernel.wide_vectors()).then(pulp::x86::V4::try_new).flatten() {
-            return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
+        // AVX-512 only where it pays (see `wide_vectors`).
+        let widest = if kernel.wide_vectors() { widest } else { widest.min(Isa::Avx2) };
+        if let Err(task) = on_x86_simd(widest, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch }) {
+            kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, task.band, task.scratch)
         }
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = (widest >= Isa::Avx2).then(pulp::x86::V3::try_new).flatten() {
-            return Simd::vectorize(simd, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch });
-        }
-        kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, &mut band, scratch)
     }));
     out
 }
@@ -353,6 +348,21 @@ thread_local! {
     /// Their destructors run at thread exit; glibc keeps a library with pending thread-local destructors
     /// loaded, which Burn's own threads already do for the plug-in (see `ofx::suites` on `dlclose`).
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Runs `task` with AVX-512 or else AVX2 + FMA, the widest the CPU has and `widest` allows; gives the task
+/// back when neither applies, for the caller's portable code.
+#[inline(always)]
+fn on_x86_simd<W: pulp::WithSimd>(widest: Isa, task: W) -> Result<W::Output, W> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = (widest >= Isa::Avx512).then(pulp::x86::V4::try_new).flatten() {
+        return Ok(Simd::vectorize(simd, task));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = (widest >= Isa::Avx2).then(pulp::x86::V3::try_new).flatten() {
+        return Ok(Simd::vectorize(simd, task));
+    }
+    Err(task)
 }
 
 /// The widest instruction set a run may use (where the CPU has it). Every x86 variant takes the same fused
@@ -589,24 +599,15 @@ fn direct_3x3<S: Simd, const V: usize>(simd: S, conv: &Conv2d<'_>, panels: &[f32
                     for c in (block..(block + CHANNEL_BLOCK).min(channels)).step_by(PANEL) {
                         let group: &mut [&mut [f32]; PANEL] = (&mut outputs[c..c + PANEL]).try_into().expect("a panel");
                         let col = r * wo + x0;
-                        let mut acc = [[simd.splat_f32s(0.0); V]; PANEL];
-                        for (g, sums) in acc.iter_mut().enumerate() {
-                            *sums = if inputs.start > 0 { load::<S, V>(&group[g][col..]) } else { [simd.splat_f32s(conv.bias[first + c + g]); V] };
-                        }
+                        let bias = &conv.bias[first + c..first + c + PANEL];
+                        let mut acc = resume::<S, PANEL, V>(simd, group, col, inputs.start == 0, bias, &|_| None);
                         let panel = &panels[(first + c) * depth..][..depth * PANEL];
                         for ch in inputs.clone() {
                             let rows_of = &input[ch * count * span + r * span + x0..];
                             let weights = &panel[ch * 9 * PANEL..][..9 * PANEL];
                             accumulate_3x3(simd, &mut acc, weights, rows_of, span);
                         }
-                        for g in 0..PANEL {
-                            let (dst, _) = S::as_mut_simd_f32s(&mut group[g][col..col + step]);
-                            if inputs.end < ci {
-                                dst.copy_from_slice(&acc[g]);
-                            } else {
-                                activate(simd, floor_and_slope(conv.activation, first + c + g), acc[g], dst);
-                            }
-                        }
+                        settle(simd, acc, group, col, inputs.end == ci, conv.activation, first + c);
                     }
                 }
             }
@@ -742,11 +743,7 @@ impl Pointwise<'_> {
         skip: &impl Fn(usize) -> Option<&'s [f32]>,
         outputs: &mut [&mut [f32]; G],
     ) {
-        let step = TILE * lanes::<S>();
-        let mut acc = [[simd.splat_f32s(0.0); TILE]; G];
-        for (g, sums) in acc.iter_mut().enumerate() {
-            *sums = if depths.start > 0 { load::<S, TILE>(&outputs[g][col..]) } else { start(simd, self.bias[c0 + g], skip(c0 + g), col) };
-        }
+        let mut acc = resume::<S, G, TILE>(simd, outputs, col, depths.start == 0, &self.bias[c0..c0 + G], &|g| skip(c0 + g));
         let n = depths.len();
         let rows = &columns[depths.start * self.stride + col..];
         match self.packed {
@@ -759,14 +756,7 @@ impl Pointwise<'_> {
                 accumulate(simd, &mut acc, weights, rows, self.stride);
             }
         }
-        for g in 0..G {
-            let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + step]);
-            if depths.end < self.depth {
-                dst.copy_from_slice(&acc[g]);
-            } else {
-                activate(simd, floor_and_slope(self.activation, c0 + g), acc[g], dst);
-            }
-        }
+        settle(simd, acc, outputs, col, depths.end == self.depth, self.activation, c0);
     }
 
     /// Output channels `c0..c0 + G`, columns `from..`: bias + skip + Σ weights × columns, then the activation,
@@ -884,6 +874,38 @@ fn load<S: Simd, const V: usize>(s: &[f32]) -> [S::f32s; V] {
     out
 }
 
+/// The sums a tile of channels starts a depth block from: on the first block bias (plus skip), else the
+/// partial sums the previous block left in the outputs.
+#[inline(always)]
+fn resume<'s, S: Simd, const G: usize, const V: usize>(
+    simd: S,
+    outputs: &[&mut [f32]; G],
+    col: usize,
+    first_block: bool,
+    bias: &[f32],
+    skip: &impl Fn(usize) -> Option<&'s [f32]>,
+) -> [[S::f32s; V]; G] {
+    let mut acc = [[simd.splat_f32s(0.0); V]; G];
+    for (g, sums) in acc.iter_mut().enumerate() {
+        *sums = if first_block { start(simd, bias[g], skip(g), col) } else { load::<S, V>(&outputs[g][col..]) };
+    }
+    acc
+}
+
+/// Writes a tile's sums back to its channels (`c0..`), as partial sums or, after the last depth block,
+/// activated.
+#[inline(always)]
+fn settle<S: Simd, const G: usize, const V: usize>(simd: S, acc: [[S::f32s; V]; G], outputs: &mut [&mut [f32]; G], col: usize, last_block: bool, activation: Activation<'_>, c0: usize) {
+    for g in 0..G {
+        let (dst, _) = S::as_mut_simd_f32s(&mut outputs[g][col..col + V * lanes::<S>()]);
+        if last_block {
+            activate(simd, floor_and_slope(activation, c0 + g), acc[g], dst);
+        } else {
+            dst.copy_from_slice(&acc[g]);
+        }
+    }
+}
+
 /// Where a channel's sums over columns `col..` start: its bias, plus its skip path if it has one.
 #[inline(always)]
 fn start<S: Simd, const V: usize>(simd: S, bias: f32, skip: Option<&[f32]>, col: usize) -> [S::f32s; V] {
@@ -912,6 +934,9 @@ fn accumulate<S: Simd, const G: usize, const V: usize>(simd: S, acc: &mut [[S::f
         }
     }
 }
+
+// The three `accumulate` variants repeat their inner step on purpose: one shared `inline(always)` step
+// function made the swap network's convolutions ~5% and BlazeFace ~3% slower (measured back to back).
 
 /// `accumulate` with the weights from a packed panel (`[depth][G]`, see `PackedWeights`).
 #[inline(always)]
@@ -1137,7 +1162,7 @@ mod tests {
     }
 
     /// Deterministic values in [-1, 1) (a 32-bit LCG), so failures reproduce.
-    fn values(n: usize, seed: u32) -> Vec<f32> {
+    pub(crate) fn values(n: usize, seed: u32) -> Vec<f32> {
         let mut s = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         (0..n)
             .map(|_| {
@@ -1285,31 +1310,37 @@ mod tests {
             .is_err());
     }
 
+    /// Whether this CPU has both AVX-512 and AVX2 + FMA, so that the bit-identity tests can compare them.
+    pub(crate) fn has_avx512_and_avx2() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if pulp::x86::V4::try_new().is_some() && pulp::x86::V3::try_new().is_some() {
+            return true;
+        }
+        eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
+        false
+    }
+
     /// A farm mixes CPU generations: frames must not depend on whether a node has AVX-512. Every x86 variant
     /// runs the same fused multiply-adds in the same order, so the outputs are equal bit for bit; the
     /// portable variant (no FMA) only agrees to rounding.
     #[test]
     fn avx512_and_avx2_give_the_same_bits() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if pulp::x86::V4::try_new().is_none() || pulp::x86::V3::try_new().is_none() {
-                eprintln!("this CPU lacks AVX-512 or AVX2: nothing to compare");
-                return;
-            }
-            let (weight, bias) = (values(140 * 40 * 9, 11), values(140, 12));
-            // Deep enough for the blocked path and the AVX-512 variant; a 4×4 plane for the one-vector step.
-            for (h, w) in [(9, 11), (4, 4)] {
-                let cv = Conv2d { channels_in: 40, channels_out: 140, kernel: 3, stride: 1, padding: [1; 4], weight: &weight, bias: &bias, activation: Activation::Leaky(0.2), packed: None };
-                let x = values(40 * h * w, 13);
-                let wide = cv.forward_up_to(&x, 1, h, w, Isa::Avx512).unwrap();
-                let narrow = cv.forward_up_to(&x, 1, h, w, Isa::Avx2).unwrap();
-                assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "{h}x{w}: AVX-512 and AVX2 differ");
-                let portable = cv.forward_up_to(&x, 1, h, w, Isa::Portable).unwrap();
-                // Separate multiply and add round each of the 360 products once more: the sums (of order 10)
-                // then differ by a few ulps, ~1e-5. 3.6e-3 (the reference tests' bound for this depth) leaves
-                // room and stays far below an indexing error (~0.1).
-                assert!(wide.iter().zip(&portable).all(|(a, b)| (a - b).abs() <= 1e-5 * 360.0), "{h}x{w}: portable code is off");
-            }
+        if !has_avx512_and_avx2() {
+            return;
+        }
+        let (weight, bias) = (values(140 * 40 * 9, 11), values(140, 12));
+        // Deep enough for the blocked path and the AVX-512 variant; a 4×4 plane for the one-vector step.
+        for (h, w) in [(9, 11), (4, 4)] {
+            let cv = Conv2d { channels_in: 40, channels_out: 140, kernel: 3, stride: 1, padding: [1; 4], weight: &weight, bias: &bias, activation: Activation::Leaky(0.2), packed: None };
+            let x = values(40 * h * w, 13);
+            let wide = cv.forward_up_to(&x, 1, h, w, Isa::Avx512).unwrap();
+            let narrow = cv.forward_up_to(&x, 1, h, w, Isa::Avx2).unwrap();
+            assert!(wide.iter().zip(&narrow).all(|(a, b)| a.to_bits() == b.to_bits()), "{h}x{w}: AVX-512 and AVX2 differ");
+            let portable = cv.forward_up_to(&x, 1, h, w, Isa::Portable).unwrap();
+            // Separate multiply and add round each of the 360 products once more: the sums (of order 10)
+            // then differ by a few ulps, ~1e-5. 3.6e-3 (the reference tests' bound for this depth) leaves
+            // room and stays far below an indexing error (~0.1).
+            assert!(wide.iter().zip(&portable).all(|(a, b)| (a - b).abs() <= 1e-5 * 360.0), "{h}x{w}: portable code is off");
         }
     }
 
