@@ -15,10 +15,14 @@
 //!   (`run::swap_faces`).
 //! - `composite`: mask erode 2 + feather 8 and the composite (`run::finish`, the node's defaults): the mask
 //!   operations run over each face's patch, the composite copies the whole frame.
-//! - `frame`: `run::run`, everything above, temporal smoothing off.
+//! - `ingest`: the frame converted as the node converts a host's float RGBA image (`common::ingest`: copied row
+//!   by row into a fresh frame, each row hashed for the analysis cache). Grows with the frame, like the
+//!   composite.
+//! - `frame`: `ingest`, then `run::run`: everything above, temporal smoothing off.
 //!
 //! `sequence_1080p/smoothing_{0,2}`: frames 71–78 of the excerpt at 1080p rendered in order, each with its
-//! ±2 neighbours handed over as a host does (smoothing 2 is the node's default); the analysis cache
+//! ±2 neighbours handed over as a host does (smoothing 2 is the node's default; each of the five frames
+//! converted as in `ingest`, every render, as the node fetches and converts them); the analysis cache
 //! (`pipeline::recent`) is emptied before each run of eight, so the figure includes the neighbours that have not
 //! been seen yet. Per frame = the figure / 8.
 //!
@@ -134,11 +138,13 @@ fn stages(c: &mut Criterion) {
                 b.iter(|| black_box(swap_faces(black_box(&frame), &faces, &model, 0, req.colour_transfer, &device).expect("swap")))
             });
             g.bench_function("composite", |b| b.iter(|| black_box(finish(black_box(&frame), &swapped, &req))));
+            g.bench_function("ingest", |b| b.iter(|| black_box(common::ingest(black_box(&frame)))));
             g.bench_function("frame", |b| {
                 b.iter(|| {
-                    // Each frame is a new one, as in a shot: no analysis from the previous iteration.
+                    // Each frame is a new one, as in a shot: no analysis from the previous iteration, and the
+                    // host's image converted (and hashed) as the node does.
                     recent::forget_all();
-                    let out = run(black_box(&frame), &[], &req);
+                    let out = run(&common::ingest(black_box(&frame)), &[], &req);
                     assert!(out.passthrough.is_none());
                     black_box(out)
                 })
@@ -162,7 +168,9 @@ fn sequence(c: &mut Criterion) {
             b.iter(|| {
                 recent::forget_all();
                 for (t, around) in (2..10).zip(&neighbours) {
-                    let out = run(&frames[t], if window == 0 { &[] } else { around }, &req);
+                    // The node converts (and hashes) the frame and each neighbour it fetches, every render.
+                    let around: Vec<(i32, Frame)> = around.iter().map(|(o, f)| (*o, common::ingest(f))).collect();
+                    let out = run(&common::ingest(&frames[t]), if window == 0 { &[] } else { &around }, &req);
                     assert!(out.passthrough.is_none(), "frame {}: {:?}", t + 69, out.passthrough);
                     black_box(out);
                 }

@@ -129,9 +129,10 @@ fn pipeline(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.bench_function("run_one_face", |b| {
         b.iter(|| {
-            // Every render here is of a new frame, as in a shot: not the analysis the previous iteration stored.
+            // Every render here is of a new frame, as in a shot: not the analysis the previous iteration stored,
+            // and converted from the host's image (which hashes it) as the node does.
             recent::forget_all();
-            black_box(run(black_box(&frame), &[], &req))
+            black_box(run(&common::ingest(black_box(&frame)), &[], &req))
         })
     });
     g.finish();

@@ -84,17 +84,18 @@ fn neighbour_frame(inst: &Instance, time: f64) -> Result<Option<Frame>, NodeErro
     inst.source.image(time)?.map(|img| read_frame(&img)).transpose()
 }
 
-/// Source image → pipeline frame (top row first).
+/// Source image → pipeline frame (top row first), hashed row by row as it is converted (the analysis cache's
+/// key, see `pipeline::fingerprint`).
 fn read_frame(img: &Image) -> Result<Frame, NodeError> {
     let b = img.bounds();
     let (w, h) = (b.width() as usize, b.height() as usize);
-    let mut data = vec![0.0f32; w * h * 4];
-    for (row, y) in (b.y1..b.y2).rev().enumerate() {
-        if !img.read_row_rgba(y, &mut data[row * w * 4..(row + 1) * w * 4]) {
-            return Err(NodeError::Host(crate::ofx::OfxError::BadImage(format!("cannot read row {y}"))));
+    Frame::from_rows(w, h, |row, dst| {
+        let y = b.y2 - 1 - row as i32;
+        match img.read_row_rgba(y, dst) {
+            true => Ok(()),
+            false => Err(NodeError::Host(crate::ofx::OfxError::BadImage(format!("cannot read row {y}")))),
         }
-    }
-    Ok(Frame::from_rgba(w, h, data)?)
+    })
 }
 
 /// Writes `region` of the output from `frame`, whose pixel (0,0) is the top-left of `frame_bounds`.

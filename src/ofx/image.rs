@@ -88,6 +88,10 @@ pub struct Image {
 // SAFETY: the image memory belongs to this handle until we release it; the spec allows fetching and using
 // images on the render thread that fetched them, and we never share the pointer beyond `&self`/`&mut self`.
 unsafe impl Send for Image {}
+// SAFETY: through `&self` the image's memory is only read (`row`, `read_row_rgba`); writes need `&mut self`. The
+// node's render thread reads a source image's rows from rayon's threads while it waits for them, inside the
+// render action, before it releases the image: no suite is called from those threads, only memory is read.
+unsafe impl Sync for Image {}
 
 impl Image {
     pub(crate) fn from_handle(handle: sys::OfxPropertySetHandle) -> Result<Image, OfxError> {

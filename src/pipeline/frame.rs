@@ -3,27 +3,146 @@
 //! Hosts hand us 8-bit, 16-bit or float images, RGB or RGBA, bottom row first; the OFX layer converts them to
 //! these types once per render so that every stage works on one layout.
 
-use super::PipelineError;
+use super::{fingerprint, PipelineError};
+use std::sync::OnceLock;
 
 /// An RGBA float image, rows top to bottom, pixels left to right, 4 floats a pixel.
 ///
 /// Colour values are whatever the host gave us (usually premultiplied scene-linear or display-referred);
 /// stages that need [0, 1] display values clamp on read.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A frame remembers its [content hash](Frame::content_hash) once computed (or given by [`Frame::from_rows`]);
+/// every `&mut` access forgets it.
+///
+/// Large frames take their memory from a small pool of buffers that dropped frames left ([`pool`]).
+#[derive(Debug)]
 pub struct Frame {
     width: usize,
     height: usize,
     data: Vec<f32>,
+    content_hash: OnceLock<[u64; 2]>,
+}
+
+impl Clone for Frame {
+    /// Copied in parallel (the composite starts from a copy of the source: 133 MB at 4K).
+    fn clone(&self) -> Frame {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 16;
+        let mut data = pool::take_len(self.data.len());
+        data.par_chunks_mut(CHUNK).zip(self.data.par_chunks(CHUNK)).for_each(|(d, s)| d.copy_from_slice(s));
+        Frame { width: self.width, height: self.height, data, content_hash: self.content_hash.clone() }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
+    }
+}
+
+/// Memory for large frames, kept for the next ones.
+///
+/// glibc serves every allocation above 32 MiB (a float RGBA frame larger than 1080p: 133 MB at 4K) with a fresh
+/// `mmap` and unmaps it on free, so each such frame was new pages: at 4K, converting the host's image into a
+/// frame took 83 ms, most of it in the kernel's page-fault path, against ~15 ms for the copy itself
+/// (BENCHMARKS.md), and the node does it for the frame and each neighbour it smooths over, every render. Dropped
+/// frames' buffers of at least [`LARGE`] bytes wait here instead, at most [`KEPT`] of them; smaller ones go back
+/// to the allocator, which reuses them itself.
+mod pool {
+    use parking_lot::Mutex;
+
+    /// glibc's largest mmap threshold (`DEFAULT_MMAP_THRESHOLD_MAX` on 64-bit): below it, freed memory is
+    /// reused by the allocator.
+    pub const LARGE: usize = 32 << 20;
+    /// The frames one render holds at once with the default smoothing (the frame, four neighbours, the
+    /// composite's output) and a spare. Memory held when idle is at most what that render's peak held.
+    pub const KEPT: usize = 7;
+
+    static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+
+    /// The smallest kept buffer with room for `len` values, if `len` values are large.
+    fn kept(len: usize) -> Option<Vec<f32>> {
+        if len * 4 < LARGE {
+            return None;
+        }
+        let mut free = FREE.lock();
+        let best = free.iter().enumerate().filter(|(_, b)| b.capacity() >= len).min_by_key(|(_, b)| b.capacity());
+        let i = best.map(|(i, _)| i)?;
+        Some(free.swap_remove(i))
+    }
+
+    /// An empty buffer with room for `len` values.
+    pub fn take(len: usize) -> Vec<f32> {
+        let mut buffer = kept(len).unwrap_or_else(|| Vec::with_capacity(len));
+        buffer.clear();
+        buffer
+    }
+
+    /// A buffer of `len` values, for the caller to overwrite: a kept one holds an earlier frame's values; a new
+    /// one is zeroed memory from the allocator (`calloc`: pages are zeroed as they are first touched, by
+    /// whichever thread touches them).
+    pub fn take_len(len: usize) -> Vec<f32> {
+        match kept(len) {
+            Some(mut buffer) => {
+                buffer.resize(len, 0.0);
+                buffer
+            }
+            None => vec![0.0; len],
+        }
+    }
+
+    /// Keeps `buffer` if it is large, dropping the oldest kept one when full.
+    pub fn give(buffer: Vec<f32>) {
+        if buffer.capacity() * 4 < LARGE {
+            return;
+        }
+        let mut free = FREE.lock();
+        if free.len() >= KEPT {
+            free.remove(0);
+        }
+        free.push(buffer);
+    }
+}
+
+/// Frames are equal when their pixels are: whether a hash was computed yet does not matter.
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        (self.width, self.height) == (other.width, other.height) && self.data == other.data
+    }
 }
 
 impl Frame {
     /// A frame filled with one colour.
     pub fn filled(width: usize, height: usize, rgba: [f32; 4]) -> Self {
-        let mut data = Vec::with_capacity(width * height * 4);
+        let mut data = pool::take(width * height * 4);
         for _ in 0..width * height {
             data.extend_from_slice(&rgba);
         }
-        Frame { width, height, data }
+        Frame { width, height, data, content_hash: OnceLock::new() }
+    }
+
+    /// A frame made row by row, top row first: `fill(y, row)` writes row `y` (interleaved RGBA, zeroed just
+    /// before). Rows are made in parallel, and each is hashed right after it is written, while it is still in
+    /// cache, so the frame comes with its [content hash](Frame::content_hash) without a second pass over it (the
+    /// node converts the host's image this way). Fails with the first failing row's error.
+    pub fn from_rows<E: Send>(width: usize, height: usize, fill: impl Fn(usize, &mut [f32]) -> Result<(), E> + Sync) -> Result<Self, E> {
+        use rayon::prelude::*;
+        let row_len = width * 4;
+        let mut data = pool::take_len(row_len * height);
+        let rows: Vec<Result<[u64; 2], E>> = data
+            .par_chunks_mut(row_len.max(1))
+            .enumerate()
+            .map(|(y, row)| {
+                // Zeroed here rather than when allocated: the row is in cache now, and memory reused from an
+                // earlier frame must not show through.
+                row.fill(0.0);
+                fill(y, row)?;
+                Ok(fingerprint::row(row))
+            })
+            .collect();
+        let rows: Vec<[u64; 2]> = rows.into_iter().collect::<Result<_, E>>()?;
+        let hash = fingerprint::combine(width, height, rows);
+        Ok(Frame { width, height, data, content_hash: OnceLock::from(hash) })
     }
 
     /// Wraps interleaved RGBA data; errors when the length does not match the size.
@@ -31,7 +150,13 @@ impl Frame {
         if data.len() != width * height * 4 {
             return Err(PipelineError::BadFrame { width, height, len: data.len(), channels: 4 });
         }
-        Ok(Frame { width, height, data })
+        Ok(Frame { width, height, data, content_hash: OnceLock::new() })
+    }
+
+    /// 128 bits over the frame's size and every value's bits ([`fingerprint`]): computed on first use (rows in
+    /// parallel) unless the frame came with it.
+    pub fn content_hash(&self) -> [u64; 2] {
+        *self.content_hash.get_or_init(|| fingerprint::of_rows(self.width, self.height, &self.data, self.width * 4))
     }
 
     pub fn width(&self) -> usize {
@@ -48,6 +173,7 @@ impl Frame {
     }
 
     pub fn data_mut(&mut self) -> &mut [f32] {
+        self.content_hash.take();
         &mut self.data
     }
 
@@ -59,6 +185,7 @@ impl Frame {
     }
 
     pub fn set_pixel(&mut self, x: usize, y: usize, rgba: [f32; 4]) {
+        self.content_hash.take();
         let i = (y * self.width + x) * 4;
         self.data[i..i + 4].copy_from_slice(&rgba);
     }
@@ -69,6 +196,7 @@ impl Frame {
     }
 
     pub fn row_mut(&mut self, y: usize) -> &mut [f32] {
+        self.content_hash.take();
         let w = self.width * 4;
         &mut self.data[y * w..(y + 1) * w]
     }
@@ -221,7 +349,7 @@ impl Patch {
         for y in rect.y0..rect.y0 + h {
             data.extend_from_slice(&source.row(y)[rect.x0 * 4..(rect.x0 + w) * 4]);
         }
-        Patch { rect, rgb: Frame { width: w, height: h, data }, mask: Mask::empty(w, h) }
+        Patch { rect, rgb: Frame { width: w, height: h, data, content_hash: OnceLock::new() }, mask: Mask::empty(w, h) }
     }
 
     /// Lays `other` (inside `self.rect`) over this patch where its mask is higher: where two faces overlap,
@@ -256,6 +384,53 @@ impl Patch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame made row by row carries the hash a fresh computation gives; any `&mut` access drops it, so an
+    /// edited frame is never taken for the original.
+    #[test]
+    fn content_hash_follows_the_pixels() {
+        let values: Vec<f32> = (0..7 * 5 * 4).map(|i| i as f32 * 0.01).collect();
+        let built = Frame::from_rows(7, 5, |y, row| {
+            row.copy_from_slice(&values[y * 28..(y + 1) * 28]);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let wrapped = Frame::from_rgba(7, 5, values.clone()).unwrap();
+        assert_eq!(built, wrapped);
+        let h = built.content_hash();
+        assert_eq!(wrapped.content_hash(), h);
+        assert_eq!(built.clone().content_hash(), h);
+        let edits: [fn(&mut Frame); 3] = [
+            |f| f.set_pixel(6, 4, [9.0; 4]),
+            |f| f.row_mut(0)[0] = 9.0,
+            |f| f.data_mut()[50] = 9.0,
+        ];
+        for edit in edits {
+            let mut edited = built.clone();
+            edit(&mut edited);
+            assert_ne!(edited.content_hash(), h);
+            assert_eq!(edited.content_hash(), Frame::from_rgba(7, 5, edited.data().to_vec()).unwrap().content_hash());
+        }
+        // The same values as another size.
+        assert_ne!(Frame::from_rgba(5, 7, values).unwrap().content_hash(), h);
+        assert_eq!(Frame::from_rows(2, 2, |y, _| if y == 1 { Err(y) } else { Ok(()) }), Err(1));
+    }
+
+    /// Large frames reuse dropped frames' memory: what a new frame holds is still only what it was given.
+    #[test]
+    fn reused_memory_starts_clean() {
+        let (w, h) = (2048, 1100); // 36 MB: above the pool's threshold
+        assert!(w * h * 16 >= pool::LARGE);
+        for _ in 0..3 {
+            drop(Frame::filled(w, h, [f32::NAN; 4]));
+            let fresh = Frame::from_rows(w, h, |_, _| Ok::<_, ()>(())).unwrap();
+            assert!(fresh.data().iter().all(|&v| v == 0.0));
+            let grey = Frame::filled(w, h, [0.5; 4]);
+            assert!(grey.data().iter().all(|&v| v == 0.5) && grey.data().len() == w * h * 4);
+            let copy = grey.clone();
+            assert_eq!(copy, grey);
+        }
+    }
 
     #[test]
     fn frame_rejects_wrong_length() {

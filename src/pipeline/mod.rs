@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod colour;
 pub mod composite;
 pub mod detect;
+pub mod fingerprint;
 pub mod frame;
 pub mod mask_ops;
 pub mod recent;

@@ -139,79 +139,12 @@ fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3],
 /// column and row average only the source they cover. Rows are computed in parallel.
 ///
 /// Detection looks at dozens of tiles of the same size; shrinking the frame once per tile size and cropping
-/// the tiles 1:1 from it replaces k² bilinear samples per tile pixel by about one read per source pixel.
+/// the tiles 1:1 from it replaces k² bilinear samples per tile pixel by about one read per source pixel. The
+/// loop is `faceswap_cpu_kernels::area_downscale` (it reads the whole frame; that crate is optimised in tests
+/// and benches too).
 pub fn area_downscale(frame: &Frame, scale: f32) -> Frame {
-    use rayon::prelude::*;
-    let (w, h) = (frame.width(), frame.height());
-    let ow = ((w as f64 * scale as f64).ceil() as usize).max(1);
-    let oh = ((h as f64 * scale as f64).ceil() as usize).max(1);
-    let taps_x = area_taps(w, ow, scale);
-    let taps_y = area_taps(h, oh, scale);
-    // Output rows in runs of ROWS_PER_TASK; each run filters the source rows it covers horizontally, one at a
-    // time, into a row buffer, and adds them into its output rows. A source row on the boundary of two
-    // output rows of the same run is filtered once (the buffer keeps the last row). An earlier version
-    // filtered the whole frame into a [h][ow] buffer first: 33 MB at 4K, written and read back, which made
-    // detection grow with the frame more than reading it does (BENCHMARKS.md, flatness).
-    const ROWS_PER_TASK: usize = 8;
-    let mut out = vec![0.0f32; oh * ow * 4];
-    out.par_chunks_mut(ow * 4 * ROWS_PER_TASK).enumerate().for_each(|(task, dst)| {
-        let mut filtered = vec![0.0f32; ow * 3];
-        let mut filtered_row = usize::MAX;
-        let mut acc = vec![0.0f32; ow * 3];
-        for (k, dst) in dst.chunks_mut(ow * 4).enumerate() {
-            acc.fill(0.0);
-            for &(y, wt) in &taps_y[task * ROWS_PER_TASK + k] {
-                if y != filtered_row {
-                    filter_row(frame.row(y), &taps_x, &mut filtered);
-                    filtered_row = y;
-                }
-                for (a, f) in acc.iter_mut().zip(&filtered) {
-                    *a += f * wt;
-                }
-            }
-            for (px, a) in dst.chunks_exact_mut(4).zip(acc.chunks_exact(3)) {
-                px.copy_from_slice(&[a[0], a[1], a[2], 1.0]);
-            }
-        }
-    });
+    let (ow, oh, out) = faceswap_cpu_kernels::area_downscale(frame.data(), frame.width(), frame.height(), scale);
     Frame::from_rgba(ow, oh, out).expect("ow·oh·4 values by construction")
-}
-
-/// One source row (RGBA) filtered horizontally by `taps` into `dst` (RGB): colours clamped to [0, 1], non-finite
-/// values read as black.
-fn filter_row(src: &[f32], taps: &[Vec<(usize, f32)>], dst: &mut [f32]) {
-    for (taps, d) in taps.iter().zip(dst.chunks_exact_mut(3)) {
-        let mut acc = [0.0f32; 3];
-        for &(x, wt) in taps {
-            let px = &src[x * 4..x * 4 + 3];
-            for c in 0..3 {
-                acc[c] += clean(px[c]) * wt;
-            }
-        }
-        d.copy_from_slice(&acc);
-    }
-}
-
-/// For each of `out` pixels of an axis shrunk by `scale`, the source pixels it covers and their normalised
-/// weights (overlap of `[i/scale, (i+1)/scale)` with each source pixel, clipped to the source).
-fn area_taps(len: usize, out: usize, scale: f32) -> Vec<Vec<(usize, f32)>> {
-    let inv = 1.0 / scale as f64;
-    (0..out)
-        .map(|i| {
-            let (lo, hi) = (i as f64 * inv, ((i + 1) as f64 * inv).min(len as f64));
-            let mut taps = Vec::new();
-            let mut x = lo.floor() as usize;
-            while (x as f64) < hi && x < len {
-                let overlap = (hi.min(x as f64 + 1.0) - lo.max(x as f64)).max(0.0);
-                if overlap > 0.0 {
-                    taps.push((x, overlap));
-                }
-                x += 1;
-            }
-            let total: f64 = taps.iter().map(|t| t.1).sum();
-            taps.into_iter().map(|(x, o)| (x, (o / total) as f32)).collect()
-        })
-        .collect()
 }
 
 impl Affine {

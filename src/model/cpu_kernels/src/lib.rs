@@ -26,8 +26,10 @@
 
 #![forbid(unsafe_code)]
 
+mod area;
 mod dense;
 
+pub use area::area_downscale;
 pub use dense::Dense;
 use pulp::Simd;
 use rayon::prelude::*;

@@ -1,0 +1,173 @@
+//! Shrinking an RGBA image with an exact area filter: what face detection reads a frame through.
+//!
+//! Here rather than in the pipeline because it is the one pixel loop that reads a whole frame at its full
+//! resolution (133 MB for a float 4K frame): the main crate builds at opt-level 1 in tests and benches, where
+//! this loop ran at 23 ms for a 4K frame against 12 ms for a plain read of it (BENCHMARKS.md, flatness); this
+//! crate builds at opt-level 3 everywhere, as release builds do.
+
+use rayon::prelude::*;
+
+/// The source pixels behind each output pixel of one axis: output `i` covers the contiguous source range
+/// `first[i]..first[i] + (ends[i] - ends[i - 1])` with those normalised weights (`weights[ends[i-1]..ends[i]]`).
+struct Taps {
+    first: Vec<usize>,
+    ends: Vec<usize>,
+    weights: Vec<f32>,
+}
+
+impl Taps {
+    /// For each of `out` pixels of an axis of `len` pixels shrunk by `scale`, the overlap of `[i/scale,
+    /// (i+1)/scale)` with each source pixel, clipped to the source, normalised to sum to one (in f64, rounded
+    /// once).
+    fn new(len: usize, out: usize, scale: f32) -> Taps {
+        let inv = 1.0 / scale as f64;
+        let mut taps = Taps { first: Vec::with_capacity(out), ends: Vec::with_capacity(out), weights: Vec::new() };
+        let mut overlaps = Vec::new();
+        for i in 0..out {
+            let (lo, hi) = (i as f64 * inv, ((i + 1) as f64 * inv).min(len as f64));
+            overlaps.clear();
+            let mut first = None;
+            let mut x = lo.floor() as usize;
+            while (x as f64) < hi && x < len {
+                let overlap = (hi.min(x as f64 + 1.0) - lo.max(x as f64)).max(0.0);
+                // Only the range's ends can overlap by nothing (a bound on a pixel edge), so what is kept stays
+                // contiguous.
+                if overlap > 0.0 {
+                    first.get_or_insert(x);
+                    overlaps.push(overlap);
+                }
+                x += 1;
+            }
+            let total: f64 = overlaps.iter().sum();
+            taps.first.push(first.unwrap_or(0));
+            taps.weights.extend(overlaps.iter().map(|o| (o / total) as f32));
+            taps.ends.push(taps.weights.len());
+        }
+        taps
+    }
+
+    /// Output pixel `i`'s first source pixel and weights.
+    #[inline(always)]
+    fn of(&self, i: usize) -> (usize, &[f32]) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        (self.first[i], &self.weights[start..self.ends[i]])
+    }
+}
+
+/// A colour as detection reads it: clamped to [0, 1], non-finite values (bad renders upstream) as black.
+///
+/// Written as three selects, not `is_finite` and `clamp`: those compiled to branches per value and kept the
+/// filter's lanes from vectorising (the filter took 38 ms for a 4K frame).
+#[inline(always)]
+fn clean(c: f32) -> f32 {
+    const EXPONENT: u32 = 0x7F80_0000;
+    let c = if c.to_bits() & EXPONENT == EXPONENT { 0.0 } else { c };
+    let c = if c < 0.0 { 0.0 } else { c };
+    if c > 1.0 {
+        1.0
+    } else {
+        c
+    }
+}
+
+/// The RGBA image `src` (`w × h`, interleaved, row-major) shrunk by `scale` (< 1): each output pixel is the mean
+/// of the source area it covers, partial pixels weighted by their overlap, colours [`clean`]ed first; alpha is
+/// 1. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only the source they cover),
+/// returned with its width and height. Runs of output rows are computed in parallel; each run filters the
+/// source rows it covers horizontally, one at a time, and adds them into its output rows (a source row shared
+/// by two output rows of a run is filtered once). Per colour, sums are taken in tap order, horizontal then
+/// vertical, so the result does not depend on the thread count.
+pub fn area_downscale(src: &[f32], w: usize, h: usize, scale: f32) -> (usize, usize, Vec<f32>) {
+    assert_eq!(src.len(), w * h * 4, "an RGBA image of {w}×{h}");
+    let ow = ((w as f64 * scale as f64).ceil() as usize).max(1);
+    let oh = ((h as f64 * scale as f64).ceil() as usize).max(1);
+    let (taps_x, taps_y) = (Taps::new(w, ow, scale), Taps::new(h, oh, scale));
+    const ROWS_PER_TASK: usize = 8;
+    let mut out = vec![0.0f32; oh * ow * 4];
+    out.par_chunks_mut(ow * 4 * ROWS_PER_TASK).enumerate().for_each(|(task, dst)| {
+        // RGBA lanes throughout (the alpha lane is computed and dropped): four lanes compile to one vector.
+        let mut filtered = vec![[0.0f32; 4]; ow];
+        let mut filtered_row = usize::MAX;
+        let mut acc = vec![[0.0f32; 4]; ow];
+        for (k, dst) in dst.chunks_mut(ow * 4).enumerate() {
+            acc.fill([0.0; 4]);
+            let (y0, weights) = taps_y.of(task * ROWS_PER_TASK + k);
+            for (y, &wt) in (y0..).zip(weights) {
+                if y != filtered_row {
+                    filter_row(&src[y * w * 4..(y + 1) * w * 4], &taps_x, &mut filtered);
+                    filtered_row = y;
+                }
+                for (a, f) in acc.iter_mut().zip(&filtered) {
+                    for c in 0..4 {
+                        a[c] += f[c] * wt;
+                    }
+                }
+            }
+            for (px, a) in dst.chunks_exact_mut(4).zip(&acc) {
+                px.copy_from_slice(&[a[0], a[1], a[2], 1.0]);
+            }
+        }
+    });
+    (ow, oh, out)
+}
+
+/// One source row (RGBA) filtered horizontally by `taps` into `dst`.
+fn filter_row(src: &[f32], taps: &Taps, dst: &mut [[f32; 4]]) {
+    let pixels = src.as_chunks::<4>().0;
+    for (i, d) in dst.iter_mut().enumerate() {
+        let (x0, weights) = taps.of(i);
+        let mut acc = [0.0f32; 4];
+        for (px, &wt) in pixels[x0..x0 + weights.len()].iter().zip(weights) {
+            for c in 0..4 {
+                acc[c] += clean(px[c]) * wt;
+            }
+        }
+        *d = acc;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The filter against a direct f64 evaluation of its definition, at scales that put source pixels across
+    /// output boundaries, with non-finite and out-of-range values.
+    #[test]
+    fn matches_the_area_mean() {
+        let (w, h) = (37, 23);
+        let mut src = crate::tests::values(w * h * 4, 7);
+        src[5] = f32::NAN;
+        src[40] = f32::INFINITY;
+        src[41] = 3.0;
+        for scale in [0.5, 0.3, 0.2667, 0.9] {
+            let (ow, oh, out) = area_downscale(&src, w, h, scale);
+            assert_eq!((ow, oh), ((w as f64 * scale as f64).ceil() as usize, (h as f64 * scale as f64).ceil() as usize));
+            let inv = 1.0 / scale as f64;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut sum = [0.0f64; 3];
+                    let mut area = 0.0;
+                    for y in 0..h {
+                        for x in 0..w {
+                            let cover = |p: usize, o: usize, len: usize| {
+                                let (lo, hi) = (o as f64 * inv, ((o + 1) as f64 * inv).min(len as f64));
+                                (hi.min(p as f64 + 1.0) - lo.max(p as f64)).max(0.0)
+                            };
+                            let a = cover(x, ox, w) * cover(y, oy, h);
+                            for c in 0..3 {
+                                sum[c] += a * clean(src[(y * w + x) * 4 + c]) as f64;
+                            }
+                            area += a;
+                        }
+                    }
+                    let px = &out[(oy * ow + ox) * 4..][..4];
+                    for c in 0..3 {
+                        // f32 sums of a few dozen terms in [0, 1] with weights summing to one.
+                        assert!((px[c] as f64 - sum[c] / area).abs() < 1e-5, "{scale} ({ox}, {oy}) {c}");
+                    }
+                    assert_eq!(px[3], 1.0);
+                }
+            }
+        }
+    }
+}
