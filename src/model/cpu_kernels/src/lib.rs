@@ -5,7 +5,9 @@
 //!   max-pooled, zero-padded) input → ReLU or PReLU;
 //! - [`Conv2d`], a dense k×k convolution followed by its activation (the networks' first layers, all of the
 //!   swap network's);
-//! - [`Dense`], a dense layer for a few rows (the swap network's inter block).
+//! - [`Dense`], a dense layer for a few rows (the swap network's inter block);
+//! - [`area_downscale`], the exact area filter detection reads a frame through (the one pixel loop over a whole
+//!   frame at full resolution; here for this crate's opt-level, see its module).
 //!
 //! Burn's `flex` backend runs a BlazeBlock as five passes over memory (depthwise, pointwise, channel padding,
 //! add, activation), each writing a fresh tensor; at BlazeFace's 64×64 level and 88 tiles a tensor is 35 MB, so
