@@ -168,9 +168,13 @@ fn sequence(c: &mut Criterion) {
             b.iter(|| {
                 recent::forget_all();
                 for (t, around) in (2..10).zip(&neighbours) {
-                    // The node converts (and hashes) the frame and each neighbour it fetches, every render.
-                    let around: Vec<(i32, Frame)> = around.iter().map(|(o, f)| (*o, common::ingest(f))).collect();
-                    let out = run(&common::ingest(&frames[t]), if window == 0 { &[] } else { &around }, &req);
+                    // The node converts (and hashes) the frame and each neighbour it fetches, every render; it
+                    // fetches no neighbours without smoothing.
+                    let around: Vec<(i32, Frame)> = match window {
+                        0 => Vec::new(),
+                        _ => around.iter().map(|(o, f)| (*o, common::ingest(f))).collect(),
+                    };
+                    let out = run(&common::ingest(&frames[t]), &around, &req);
                     assert!(out.passthrough.is_none(), "frame {}: {:?}", t + 69, out.passthrough);
                     black_box(out);
                 }

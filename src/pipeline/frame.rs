@@ -42,18 +42,18 @@ impl Drop for Frame {
 
 /// Memory for large frames, kept for the next ones.
 ///
-/// glibc serves every allocation above 32 MiB (a float RGBA frame larger than 1080p: 133 MB at 4K) with a fresh
-/// `mmap` and unmaps it on free, so each such frame was new pages: at 4K, converting the host's image into a
-/// frame took 83 ms, most of it in the kernel's page-fault path, against ~15 ms for the copy itself
-/// (BENCHMARKS.md), and the node does it for the frame and each neighbour it smooths over, every render. Dropped
+/// glibc serves large allocations with a fresh `mmap` (always above 32 MiB, a float RGBA frame larger than
+/// 1080p; often below, as its threshold adapts) and unmaps them on free, so each frame was new pages: at 4K,
+/// converting the host's image into a frame took 83 ms, most of it in the kernel's page-fault path, against ~20
+/// ms for the copy itself, and a 1080p shot with five frames alive at once paid ~15 ms a frame the same way
+/// (BENCHMARKS.md); the node converts the frame and each neighbour it smooths over, every render. Dropped
 /// frames' buffers of at least [`LARGE`] bytes wait here instead, at most [`KEPT`] of them; smaller ones go back
-/// to the allocator, which reuses them itself.
+/// to the allocator.
 mod pool {
     use parking_lot::Mutex;
 
-    /// glibc's largest mmap threshold (`DEFAULT_MMAP_THRESHOLD_MAX` on 64-bit): below it, freed memory is
-    /// reused by the allocator.
-    pub const LARGE: usize = 32 << 20;
+    /// A float RGBA frame of a quarter megapixel: small frames (tests, thumbnails) are left to the allocator.
+    pub const LARGE: usize = 4 << 20;
     /// The frames one render holds at once with the default smoothing (the frame, four neighbours, the
     /// composite's output) and a spare. Memory held when idle is at most what that render's peak held.
     pub const KEPT: usize = 7;
@@ -419,7 +419,7 @@ mod tests {
     /// Large frames reuse dropped frames' memory: what a new frame holds is still only what it was given.
     #[test]
     fn reused_memory_starts_clean() {
-        let (w, h) = (2048, 1100); // 36 MB: above the pool's threshold
+        let (w, h) = (640, 480); // 4.9 MB: above the pool's threshold
         assert!(w * h * 16 >= pool::LARGE);
         for _ in 0..3 {
             drop(Frame::filled(w, h, [f32::NAN; 4]));
