@@ -11,7 +11,8 @@
 //! - `pipeline_1080p/run_one_face`: `pipeline::run::run` on the 1080p Tears of Steel frame with that model
 //!   saved to a file: analysis, alignment, swap, Reinhard colour transfer, warp back, mask erode/feather,
 //!   composite. The model file and face networks are loaded once (the model cache), as in a host; the
-//!   analysis cache is emptied before each run, so every run analyses the frame as a new one.
+//!   analysis cache is emptied before each run, so every run analyses the frame as a new one, and the frame is
+//!   converted first as the node converts the host's image (`common::ingest`).
 //!
 //! Temporal smoothing is timed on a real shot rendered in order in `frame_sizes.rs` (`sequence_1080p/*`): the
 //! analysis cache makes a repeated frame an unfair stand-in for its neighbours.
