@@ -71,8 +71,8 @@ fn clean(c: f32) -> f32 {
 }
 
 /// The RGBA image `src` (`w × h`, interleaved, row-major) shrunk by `scale` (< 1): each output pixel is the mean
-/// of the source area it covers, partial pixels weighted by their overlap, colours [`clean`]ed first; alpha is
-/// 1. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only the source they cover),
+/// of the source area it covers, partial pixels weighted by their overlap, colours [`clean`]ed first, alpha
+/// one. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only the source they cover),
 /// returned with its width and height. Runs of output rows are computed in parallel; each run filters the
 /// source rows it covers horizontally, one at a time, and adds them into its output rows (a source row shared
 /// by two output rows of a run is filtered once). Per colour, sums are taken in tap order, horizontal then
