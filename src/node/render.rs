@@ -99,34 +99,26 @@ fn read_frame(img: &Image) -> Result<Frame, NodeError> {
 }
 
 /// Writes `region` of the output from `frame`, whose pixel (0,0) is the top-left of `frame_bounds`.
-/// Pixels outside the frame (the output may be larger than the source) become transparent black.
+/// Pixels outside the frame (the output may be larger than the source) become transparent black. Rows in
+/// parallel.
 fn write_frame(out: &mut Image, region: RectI, frame: &Frame, frame_bounds: RectI) -> Result<(), NodeError> {
-    let mut row = vec![0.0f32; region.width() as usize * 4];
-    for y in region.y1..region.y2 {
-        for (i, x) in (region.x1..region.x2).enumerate() {
-            let px = frame_pixel(frame_bounds, x, y).map(|(fx, fy)| frame.pixel(fx, fy)).unwrap_or([0.0; 4]);
-            row[i * 4..i * 4 + 4].copy_from_slice(&px);
-        }
-        if !out.write_row_rgba(y, region.x1, &row) {
-            return Err(NodeError::OutputTooSmall);
-        }
-    }
-    Ok(())
+    write_region(out, region, frame_bounds, |fx, fy| frame.pixel(fx, fy))
 }
 
 /// Writes the mask into a single-channel (or any) plane image: the mask goes to every channel.
 fn write_mask(out: &mut Image, region: RectI, mask: &Mask, frame_bounds: RectI) -> Result<(), NodeError> {
-    let mut row = vec![0.0f32; region.width() as usize * 4];
-    for y in region.y1..region.y2 {
-        for (i, x) in (region.x1..region.x2).enumerate() {
-            let m = frame_pixel(frame_bounds, x, y).map(|(fx, fy)| mask.get(fx, fy)).unwrap_or(0.0);
-            row[i * 4..i * 4 + 4].copy_from_slice(&[m; 4]);
+    write_region(out, region, frame_bounds, |fx, fy| [mask.get(fx, fy); 4])
+}
+
+/// Writes `region` of `out` with `pixel(fx, fy)` of the frame pixel under each output pixel, transparent black
+/// outside `frame_bounds`.
+fn write_region(out: &mut Image, region: RectI, frame_bounds: RectI, pixel: impl Fn(usize, usize) -> [f32; 4] + Sync) -> Result<(), NodeError> {
+    let written = out.write_rows_rgba(region.y1..region.y2, region.x1, region.width().max(0) as usize, |y, row| {
+        for (px, x) in row.chunks_exact_mut(4).zip(region.x1..region.x2) {
+            px.copy_from_slice(&frame_pixel(frame_bounds, x, y).map_or([0.0; 4], |(fx, fy)| pixel(fx, fy)));
         }
-        if !out.write_row_rgba(y, region.x1, &row) {
-            return Err(NodeError::OutputTooSmall);
-        }
-    }
-    Ok(())
+    });
+    written.then_some(()).ok_or(NodeError::OutputTooSmall)
 }
 
 /// OFX pixel (y up) → frame pixel (y down), if inside the frame.

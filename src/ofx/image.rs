@@ -161,13 +161,6 @@ impl Image {
         Some(unsafe { std::slice::from_raw_parts(p as *const u8, self.row_len()) })
     }
 
-    /// Mutable raw bytes of row `y` (output images).
-    pub fn row_mut(&mut self, y: i32) -> Option<&mut [u8]> {
-        let p = self.row_ptr(y)?;
-        // SAFETY: as `row`; `&mut self` guarantees no other borrow of this image's memory.
-        Some(unsafe { std::slice::from_raw_parts_mut(p, self.row_len()) })
-    }
-
     /// Reads row `y` as straight RGBA floats into `out` (4 floats a pixel, `bounds.width()` pixels).
     /// RGB gets alpha 1; Alpha gets its value in all four channels' alpha and 0 colour.
     pub fn read_row_rgba(&self, y: i32, out: &mut [f32]) -> bool {
@@ -190,28 +183,77 @@ impl Image {
         true
     }
 
-    /// Writes RGBA floats for pixels `x1..x1 + src.len()/4` of row `y`, converting to the image's format.
-    pub fn write_row_rgba(&mut self, y: i32, x1: i32, src: &[f32]) -> bool {
-        let (depth, comps, bx1, width) = (self.depth, self.components, self.bounds.x1, self.bounds.width());
-        let count = src.len() / 4;
-        if x1 < bx1 || (x1 - bx1) as usize + count > width as usize {
+    /// Writes rows `ys` in parallel: `fill(y, pixels)` gives row `y`'s RGBA floats for `count` pixels from
+    /// `x1`, converted to the image's format. False (nothing written) if any of those pixels is outside the
+    /// image. The output of a 4K render is 133 MB of floats: one thread converting it pixel by pixel was most of
+    /// the render's time after the networks (BENCHMARKS.md).
+    pub fn write_rows_rgba(&mut self, ys: std::ops::Range<i32>, x1: i32, count: usize, fill: impl Fn(i32, &mut [f32]) + Sync) -> bool {
+        use rayon::prelude::*;
+        if ys.is_empty() || count == 0 {
+            return true;
+        }
+        let (format, at) = (self.format(), self.column(x1, count));
+        let Some(at) = at else { return false };
+        if ys.start < self.bounds.y1 || ys.end > self.bounds.y2 {
             return false;
         }
-        let Some(row) = self.row_mut(y) else { return false };
-        let nc = comps.count();
-        for i in 0..count {
-            let px = &src[i * 4..i * 4 + 4];
-            let x = (x1 - bx1) as usize + i;
-            match comps {
+        self.rows_mut(ys).into_par_iter().for_each_init(
+            || vec![0.0f32; count * 4],
+            |pixels, (y, row)| {
+                fill(y, pixels);
+                format.encode_row(row, at, pixels);
+            },
+        );
+        true
+    }
+
+    /// Rows `ys` (inside the bounds) as separate mutable slices, for writing them from several threads.
+    fn rows_mut(&mut self, ys: std::ops::Range<i32>) -> Vec<(i32, &mut [u8])> {
+        let len = self.row_len();
+        ys.filter_map(|y| {
+            let p = self.row_ptr(y)?;
+            // SAFETY: `p` is row `y` of the image's memory (`row_ptr`), `len` bytes long (`row`). The slices of
+            // different rows do not overlap: rows start `row_bytes` apart and
+            // `row_len` ≤ |row_bytes| (checked at construction); each `y` comes once from the range; and they
+            // borrow `self` mutably for as long as they live, so nothing else reaches the memory meanwhile.
+            Some((y, unsafe { std::slice::from_raw_parts_mut(p, len) }))
+        })
+        .collect()
+    }
+
+    fn format(&self) -> Format {
+        Format { depth: self.depth, components: self.components }
+    }
+
+    /// The pixel index of `x1` in a row, if pixels `x1..x1 + count` are inside the bounds.
+    fn column(&self, x1: i32, count: usize) -> Option<usize> {
+        let (bx1, width) = (self.bounds.x1, self.bounds.width() as usize);
+        (x1 >= bx1 && (x1 - bx1) as usize + count <= width).then_some((x1 - bx1) as usize)
+    }
+}
+
+/// How an image stores its pixels.
+#[derive(Clone, Copy)]
+struct Format {
+    depth: Depth,
+    components: Components,
+}
+
+impl Format {
+    /// Writes RGBA floats `src` into `row` from pixel index `at` on.
+    fn encode_row(self, row: &mut [u8], at: usize, src: &[f32]) {
+        let (depth, nc) = (self.depth, self.components.count());
+        for (i, px) in src.chunks_exact(4).enumerate() {
+            let x = at + i;
+            match self.components {
                 Components::Alpha => encode(row, x * depth.bytes(), depth, px[3]),
                 _ => {
-                    for c in 0..nc {
-                        encode(row, (x * nc + c) * depth.bytes(), depth, px[c]);
+                    for (c, &v) in px.iter().enumerate().take(nc) {
+                        encode(row, (x * nc + c) * depth.bytes(), depth, v);
                     }
                 }
             }
         }
-        true
     }
 }
 

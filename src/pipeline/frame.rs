@@ -45,28 +45,33 @@ impl Drop for Frame {
 /// glibc serves large allocations with a fresh `mmap` (always above 32 MiB, a float RGBA frame larger than
 /// 1080p; often below, as its threshold adapts) and unmaps them on free, so each frame was new pages: at 4K,
 /// converting the host's image into a frame took 83 ms, most of it in the kernel's page-fault path, against ~20
-/// ms for the copy itself, and a 1080p shot with five frames alive at once paid ~15 ms a frame the same way
-/// (BENCHMARKS.md); the node converts the frame and each neighbour it smooths over, every render. Dropped
-/// frames' buffers of at least [`LARGE`] bytes wait here instead, at most [`KEPT`] of them; smaller ones go back
-/// to the allocator.
+/// ms for the copy itself, and at 1080p a bench converting five frames a render paid ~17 ms a conversion
+/// instead of ~4 (BENCHMARKS.md); the node converts the frame and each neighbour it smooths over, every render.
+/// Dropped frames' buffers of at least [`LARGE`] bytes wait here instead, at most [`KEPT`] of them; smaller ones
+/// go back to the allocator.
 mod pool {
     use parking_lot::Mutex;
 
     /// A float RGBA frame of a quarter megapixel: small frames (tests, thumbnails) are left to the allocator.
     pub const LARGE: usize = 4 << 20;
-    /// The frames one render holds at once with the default smoothing (the frame, four neighbours, the
-    /// composite's output) and a spare. Memory held when idle is at most what that render's peak held.
-    pub const KEPT: usize = 7;
+    /// The frames a render holds at once: the frame, the neighbour being analysed (smoothing fetches them one
+    /// at a time) and the composite's output. Kept buffers serve frames only, so each one kept beyond that
+    /// raised the peak: `faceswap render` at 4K peaked at 1.0 GB keeping seven, 0.93 GB keeping three
+    /// (BENCHMARKS.md), for the same speed.
+    pub const KEPT: usize = 3;
 
     static FREE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
-    /// The smallest kept buffer with room for `len` values, if `len` values are large.
+    /// The smallest kept buffer with room for `len` values and not much more (a face's patch must not take a
+    /// whole frame's buffer, which the next frame would then allocate afresh: 4K renders peaked ~15% higher),
+    /// if `len` values are large.
     fn kept(len: usize) -> Option<Vec<f32>> {
         if len * 4 < LARGE {
             return None;
         }
         let mut free = FREE.lock();
-        let best = free.iter().enumerate().filter(|(_, b)| b.capacity() >= len).min_by_key(|(_, b)| b.capacity());
+        let fits = |b: &Vec<f32>| (len..=len + len / 4).contains(&b.capacity());
+        let best = free.iter().enumerate().filter(|(_, b)| fits(b)).min_by_key(|(_, b)| b.capacity());
         let i = best.map(|(i, _)| i)?;
         Some(free.swap_remove(i))
     }
