@@ -8,6 +8,8 @@
 //!   stand in for augmented faces (augmentation itself is not timed here).
 //! - `swapnet_128/infer_b1`: one crop through encoder and decoder, RGB and mask read back: what a render runs
 //!   per face.
+//! - `swapnet_default/infer_b1`: the same with the shipped default model (`models/default.safetensors`, 64 px):
+//!   what a render with the node's defaults runs (`scripts/bench_onnxruntime.py`'s `swapnet_64_b1`).
 //! - `pipeline_1080p/run_one_face`: `pipeline::run::run` on the 1080p Tears of Steel frame with that model
 //!   saved to a file: analysis, alignment, swap, Reinhard colour transfer, warp back, mask erode/feather,
 //!   composite. The model file and face networks are loaded once (the model cache), as in a host; the
@@ -24,6 +26,7 @@ mod common;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use faceswap_ofx::model::pretrained::repo_models_dir;
 use faceswap_ofx::model::swap_model::SwapModel;
 use faceswap_ofx::model::swapnet::{SwapNet, SwapNetConfig};
 use faceswap_ofx::pipeline::align::FaceTemplate;
@@ -89,6 +92,20 @@ fn swapnet(c: &mut Criterion) {
     g.bench_function("infer_b1", |b| {
         b.iter(|| {
             let out = infer.forward(crop.clone(), 1);
+            black_box((read(out.rgb), read(out.mask)))
+        })
+    });
+    g.finish();
+
+    // The shipped default model, the network a render with the node's defaults runs (64 px, DF 16/128/16),
+    // decoding as s1 as the demo does.
+    let model = SwapModel::load(&repo_models_dir().join("default.safetensors"), &device).expect("models/default.safetensors");
+    let res = model.config.resolution;
+    let crop = Tensor::<4>::random([1, 3, res, res], uniform, &device);
+    let mut g = c.benchmark_group("swapnet_default");
+    g.bench_function("infer_b1", |b| {
+        b.iter(|| {
+            let out = model.net.forward(crop.clone(), 0);
             black_box((read(out.rgb), read(out.mask)))
         })
     });

@@ -345,8 +345,11 @@ def main() -> None:
         report(label, time_runs(lambda: s.run(None, feed), args.runs, args.warmup), onnx_file)
     fixture_crop = {"crop": load_file(str(SWAP_FIXTURE))["input"]}
     s = session(next(iter(exported.values())), args.threads)
-    report(f"swapnet_{config['resolution']}_b1", time_runs(lambda: s.run(None, fixture_crop), args.runs, args.warmup),
-           f"{model_path.name}, fixture crop")
+    own = time_runs(lambda: s.run(None, fixture_crop), args.runs, args.warmup)
+    report(f"swapnet_{config['resolution']}_b1", own, f"{model_path.name}, fixture crop")
+    ours = criterion_ms("swapnet_default/infer_b1")
+    if ours is not None and args.model.resolve() == (ROOT / "models" / "default.safetensors").resolve():
+        print(f"{'':16s} ours   {ours:8.3f} ms = {ours / statistics.median(own):.2f}x (swapnet_default/infer_b1)")
     crop128 = {"crop": np.random.default_rng(1).random((1, 3, 128, 128), np.float32)}
     report("swapnet_128_b1", time_runs(lambda: bench_net.run(None, crop128), args.runs, args.warmup),
            "benches/swapnet.rs shape, random weights and crop")
