@@ -197,7 +197,12 @@ impl Image {
         if ys.start < self.bounds.y1 || ys.end > self.bounds.y2 {
             return false;
         }
-        self.rows_mut(ys).into_par_iter().for_each_init(
+        let rows = self.rows_mut(ys.clone());
+        // Rows can only be missing when the host gave no memory (a null data pointer).
+        if rows.len() != ys.len() {
+            return false;
+        }
+        rows.into_par_iter().for_each_init(
             || vec![0.0f32; count * 4],
             |pixels, (y, row)| {
                 fill(y, pixels);
@@ -213,9 +218,9 @@ impl Image {
         ys.filter_map(|y| {
             let p = self.row_ptr(y)?;
             // SAFETY: `p` is row `y` of the image's memory (`row_ptr`), `len` bytes long (`row`). The slices of
-            // different rows do not overlap: rows start `row_bytes` apart and
-            // `row_len` ≤ |row_bytes| (checked at construction); each `y` comes once from the range; and they
-            // borrow `self` mutably for as long as they live, so nothing else reaches the memory meanwhile.
+            // different rows do not overlap: rows start `row_bytes` apart and `row_len` ≤ |row_bytes| (checked at
+            // construction); each `y` comes once from the range; and they borrow `self` mutably for as long as
+            // they live, so nothing else reaches the memory meanwhile.
             Some((y, unsafe { std::slice::from_raw_parts_mut(p, len) }))
         })
         .collect()
