@@ -194,11 +194,8 @@ impl Image {
         }
         let (format, at) = (self.format(), self.column(x1, count));
         let Some(at) = at else { return false };
-        if ys.start < self.bounds.y1 || ys.end > self.bounds.y2 {
-            return false;
-        }
         let rows = self.rows_mut(ys.clone());
-        // Rows can only be missing when the host gave no memory (a null data pointer).
+        // Rows outside the bounds are missing, and all of them when the host gave no memory (a null pointer).
         if rows.len() != ys.len() {
             return false;
         }
@@ -212,7 +209,7 @@ impl Image {
         true
     }
 
-    /// Rows `ys` (inside the bounds) as separate mutable slices, for writing them from several threads.
+    /// Rows `ys` that are inside the bounds, as separate mutable slices, for writing them from several threads.
     fn rows_mut(&mut self, ys: std::ops::Range<i32>) -> Vec<(i32, &mut [u8])> {
         let len = self.row_len();
         ys.filter_map(|y| {

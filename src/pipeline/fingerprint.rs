@@ -20,11 +20,11 @@ pub fn combine(width: usize, height: usize, rows: impl IntoIterator<Item = [u64;
     [(a ^ w).wrapping_mul(K2), (b ^ h.rotate_left(32)).wrapping_mul(K1)]
 }
 
-/// The hash of interleaved values cut into rows of `row_len`, rows hashed in parallel (the result does not
-/// depend on the thread count).
-pub fn of_rows(width: usize, height: usize, values: &[f32], row_len: usize) -> [u64; 2] {
+/// The hash of a `width × height` RGBA frame's values (rows of `4 · width`), rows hashed in parallel (the result
+/// does not depend on the thread count).
+pub fn of_frame(width: usize, height: usize, values: &[f32]) -> [u64; 2] {
     use rayon::prelude::*;
-    let rows: Vec<[u64; 2]> = values.par_chunks(row_len.max(1)).map(row).collect();
+    let rows: Vec<[u64; 2]> = values.par_chunks((width * 4).max(1)).map(row).collect();
     combine(width, height, rows)
 }
 
@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     fn hash(values: &[f32], row_len: usize) -> [u64; 2] {
-        of_rows(row_len / 4, values.len() / row_len, values, row_len)
+        of_frame(row_len / 4, values.len() / row_len, values)
     }
 
     #[test]
@@ -116,6 +116,6 @@ mod tests {
     fn rows_one_at_a_time_give_the_same_hash() {
         let values: Vec<f32> = (0..37 * 4 * 11).map(|i| (i as f32).sin()).collect();
         let serial = combine(37, 11, values.chunks(37 * 4).map(row));
-        assert_eq!(serial, of_rows(37, 11, &values, 37 * 4));
+        assert_eq!(serial, of_frame(37, 11, &values));
     }
 }

@@ -161,7 +161,7 @@ impl Frame {
     /// 128 bits over the frame's size and every value's bits ([`fingerprint`]): computed on first use (rows in
     /// parallel) unless the frame came with it.
     pub fn content_hash(&self) -> [u64; 2] {
-        *self.content_hash.get_or_init(|| fingerprint::of_rows(self.width, self.height, &self.data, self.width * 4))
+        *self.content_hash.get_or_init(|| fingerprint::of_frame(self.width, self.height, &self.data))
     }
 
     pub fn width(&self) -> usize {

@@ -2,9 +2,9 @@
 //!
 //! With temporal smoothing a frame also needs the analyses of its 2k neighbours, and the next frame needs almost
 //! the same ones: without this, a shot rendered in order analyses every frame 2k + 1 times. An entry is keyed by
-//! the frame's content (size and a 128-bit hash of every pixel's bits, [`Frame::content_hash`]), the detection settings and the networks
-//! that produced it, so a hit returns exactly what analysing the frame again would: renders stay independent of
-//! order, and a farm splitting the shot still gets the same images.
+//! the frame's content (size and a 128-bit hash of every pixel's bits, [`Frame::content_hash`]), the detection
+//! settings and the networks that produced it, so a hit returns exactly what analysing the frame again would:
+//! renders stay independent of order, and a farm splitting the shot still gets the same images.
 
 use super::analysis::{self, AnalysisError, Face, Search};
 use super::frame::Frame;

@@ -87,17 +87,6 @@ pub fn crop_to_chw_serial(frame: &Frame, map: &Affine, out: usize, gain: f32, bi
     rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(frame, map, v, [gain, bias, fill], [r, g, b]));
 }
 
-/// A colour as the networks may see it: clamped to [0, 1], NaN and infinities (bad renders upstream) black.
-/// Shared by the crops and the area downscale.
-#[inline(always)]
-fn clean(c: f32) -> f32 {
-    if c.is_finite() {
-        c.clamp(0.0, 1.0)
-    } else {
-        0.0
-    }
-}
-
 /// Most samples per output pixel and axis: a crop shrinking its source more than this much aliases a little
 /// rather than taking more than 256 samples a pixel.
 const MAX_SUBSAMPLES: usize = 16;
@@ -119,7 +108,7 @@ fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3],
                 let (x, y) = map.apply(u as f32 + ox, v as f32 + oy);
                 // NaN/Inf pixels (bad renders upstream) become black: one must not poison a whole network input.
                 let px = match bilinear(frame, x, y) {
-                    Some(p) => p.map(clean),
+                    Some(p) => p.map(faceswap_cpu_kernels::clean_colour),
                     None => [fill; 3],
                 };
                 for c in 0..3 {

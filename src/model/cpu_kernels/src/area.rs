@@ -54,12 +54,13 @@ impl Taps {
     }
 }
 
-/// A colour as detection reads it: clamped to [0, 1], non-finite values (bad renders upstream) as black.
+/// A colour as the networks may see it: clamped to [0, 1], NaN and infinities (bad renders upstream) black.
+/// The pipeline's crops use it too (`pipeline::resample`), so the downscaled levels and the crops agree.
 ///
 /// Written as three selects, not `is_finite` and `clamp`: those compiled to branches per value and kept the
 /// filter's lanes from vectorising (the filter took 38 ms for a 4K frame).
 #[inline(always)]
-fn clean(c: f32) -> f32 {
+pub fn clean_colour(c: f32) -> f32 {
     const EXPONENT: u32 = 0x7F80_0000;
     let c = if c.to_bits() & EXPONENT == EXPONENT { 0.0 } else { c };
     let c = if c < 0.0 { 0.0 } else { c };
@@ -71,7 +72,7 @@ fn clean(c: f32) -> f32 {
 }
 
 /// The RGBA image `src` (`w × h`, interleaved, row-major) shrunk by `scale` (< 1): each output pixel is the mean
-/// of the source area it covers, partial pixels weighted by their overlap, colours [`clean`]ed first, alpha
+/// of the source area it covers, partial pixels weighted by their overlap, colours cleaned first ([`clean_colour`]), alpha
 /// one. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only the source they cover),
 /// returned with its width and height. Runs of output rows are computed in parallel; each run filters the
 /// source rows it covers horizontally, one at a time, and adds them into its output rows (a source row shared
@@ -119,7 +120,7 @@ fn filter_row(src: &[f32], taps: &Taps, dst: &mut [[f32; 4]]) {
         let mut acc = [0.0f32; 4];
         for (px, &wt) in pixels[x0..x0 + weights.len()].iter().zip(weights) {
             for c in 0..4 {
-                acc[c] += clean(px[c]) * wt;
+                acc[c] += clean_colour(px[c]) * wt;
             }
         }
         *d = acc;
@@ -155,7 +156,7 @@ mod tests {
                             };
                             let a = cover(x, ox, w) * cover(y, oy, h);
                             for c in 0..3 {
-                                sum[c] += a * clean(src[(y * w + x) * 4 + c]) as f64;
+                                sum[c] += a * clean_colour(src[(y * w + x) * 4 + c]) as f64;
                             }
                             area += a;
                         }

@@ -31,7 +31,7 @@
 mod area;
 mod dense;
 
-pub use area::area_downscale;
+pub use area::{area_downscale, clean_colour};
 pub use dense::Dense;
 use pulp::Simd;
 use rayon::prelude::*;
