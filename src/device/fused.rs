@@ -11,7 +11,7 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
-use faceswap_cpu_kernels::{Activation, BlazeBlock, Conv2d, Dense, PackedWeights};
+use faceswap_cpu_kernels::{run_stack, Activation, BlazeBlock, Conv2d, Dense, Layer, PackedWeights};
 use parking_lot::Mutex;
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,40 +59,68 @@ fn slice(f: &FlexTensor) -> &[f32] {
     f.as_slice::<f32>().expect("checked by on_flex")
 }
 
+/// A block's tensors on flex, held while the kernel borrows their values.
+struct FlexBlock {
+    stride: usize,
+    channels: [usize; 2],
+    depthwise: FlexTensor,
+    depthwise_bias: FlexTensor,
+    pointwise: FlexTensor,
+    pointwise_bias: FlexTensor,
+    prelu: Option<FlexTensor>,
+}
+
+impl FlexBlock {
+    /// `None` if a tensor is not on flex, or the layout is not the kernel's.
+    fn new(t: &BlazeTensors<'_>) -> Option<Self> {
+        let [c_out, c_in, kh, kw] = t.pointwise.dims();
+        if kh != 1 || kw != 1 || t.depthwise.dims() != [c_in, 1, 3, 3] {
+            return None;
+        }
+        Some(FlexBlock {
+            stride: t.stride,
+            channels: [c_in, c_out],
+            depthwise: on_flex(t.depthwise)?,
+            depthwise_bias: on_flex(t.depthwise_bias)?,
+            pointwise: on_flex(t.pointwise)?,
+            pointwise_bias: on_flex(t.pointwise_bias)?,
+            prelu: match t.prelu {
+                Some(a) => Some(on_flex(a)?),
+                None => None,
+            },
+        })
+    }
+
+    fn kernel(&self) -> BlazeBlock<'_> {
+        BlazeBlock {
+            channels_in: self.channels[0],
+            channels_out: self.channels[1],
+            stride: self.stride,
+            depthwise: slice(&self.depthwise),
+            depthwise_bias: slice(&self.depthwise_bias),
+            pointwise: slice(&self.pointwise),
+            pointwise_bias: slice(&self.pointwise_bias),
+            activation: match &self.prelu {
+                Some(a) => Activation::PRelu(slice(a)),
+                None => Activation::Relu,
+            },
+        }
+    }
+}
+
 /// Runs the block on `x` with the fused kernel if `x` is a plain `flex` tensor; `None` means "compose it".
 pub fn blaze_block(x: &Tensor<4>, t: &BlazeTensors<'_>) -> Option<Tensor<4>> {
     if !enabled() {
         return None;
     }
     let input = on_flex(x)?;
-    let (dw, dwb, pw, pwb) =
-        (on_flex(t.depthwise)?, on_flex(t.depthwise_bias)?, on_flex(t.pointwise)?, on_flex(t.pointwise_bias)?);
-    let alpha = match t.prelu {
-        Some(a) => Some(on_flex(a)?),
-        None => None,
-    };
-    let [c_out, c_in, kh, kw] = t.pointwise.dims();
-    if kh != 1 || kw != 1 || t.depthwise.dims() != [c_in, 1, 3, 3] {
-        return None;
-    }
-    let block = BlazeBlock {
-        channels_in: c_in,
-        channels_out: c_out,
-        stride: t.stride,
-        depthwise: slice(&dw),
-        depthwise_bias: slice(&dwb),
-        pointwise: slice(&pw),
-        pointwise_bias: slice(&pwb),
-        activation: match &alpha {
-            Some(a) => Activation::PRelu(slice(a)),
-            None => Activation::Relu,
-        },
-    };
+    let block = FlexBlock::new(t)?;
+    let block = block.kernel();
     let [n, _, h, w] = x.dims();
     // A shape the kernel refuses is left to Burn, which reports it as it always has.
     let out = block.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = block.output_size(h, w);
-    Some(flex_tensor(out, [n, c_out, ho, wo]))
+    Some(flex_tensor(out, [n, block.channels_out, ho, wo]))
 }
 
 /// A dense convolution's tensors and settings, and what follows it.
@@ -175,42 +203,117 @@ fn packed(weight: &FlexTensor, channels_out: usize, depth: usize) -> Option<Arc<
     Some(packed)
 }
 
+/// A convolution's tensors on flex (and its packed weights), held while the kernel borrows their values.
+struct FlexConv {
+    channels: [usize; 2],
+    kernel: usize,
+    stride: usize,
+    padding: [usize; 4],
+    weight: FlexTensor,
+    bias: FlexTensor,
+    /// PReLU's slopes.
+    prelu: Option<FlexTensor>,
+    /// The activation when it is not PReLU.
+    activation: Activation<'static>,
+    packed: Option<Arc<PackedWeights>>,
+}
+
+impl FlexConv {
+    /// `None` if a tensor is not on flex or the kernel is not square.
+    fn new(t: &ConvTensors<'_>) -> Option<Self> {
+        let [c_out, c_in, kh, kw] = t.weight.dims();
+        if kh != kw {
+            return None;
+        }
+        let weight = on_flex(t.weight)?;
+        let (prelu, activation) = match t.after {
+            After::PRelu(a) => (Some(on_flex(a)?), Activation::Identity),
+            After::Relu => (None, Activation::Relu),
+            After::Leaky(slope) => (None, Activation::Leaky(slope)),
+            After::Nothing => (None, Activation::Identity),
+        };
+        Some(FlexConv {
+            channels: [c_in, c_out],
+            kernel: kh,
+            stride: t.stride,
+            padding: t.padding,
+            packed: packed(&weight, c_out, c_in * kh * kw),
+            bias: on_flex(t.bias)?,
+            weight,
+            prelu,
+            activation,
+        })
+    }
+
+    fn kernel(&self) -> Conv2d<'_> {
+        Conv2d {
+            channels_in: self.channels[0],
+            channels_out: self.channels[1],
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+            weight: slice(&self.weight),
+            bias: slice(&self.bias),
+            activation: match &self.prelu {
+                Some(a) => Activation::PRelu(slice(a)),
+                None => self.activation,
+            },
+            packed: self.packed.as_deref(),
+        }
+    }
+}
+
 /// Runs a convolution and its activation on `x` with the fused kernel if `x` is a plain `flex` tensor;
 /// `None` means "compose it".
 pub fn conv2d(x: &Tensor<4>, t: &ConvTensors<'_>) -> Option<Tensor<4>> {
     if !enabled() {
         return None;
     }
-    let [c_out, c_in, kh, kw] = t.weight.dims();
-    if kh != kw {
-        return None;
-    }
-    let (input, weight, bias) = (on_flex(x)?, on_flex(t.weight)?, on_flex(t.bias)?);
-    let alpha = match t.after {
-        After::PRelu(a) => Some(on_flex(a)?),
-        After::Nothing | After::Relu | After::Leaky(_) => None,
-    };
-    let packed = packed(&weight, c_out, c_in * kh * kw);
-    let conv = Conv2d {
-        channels_in: c_in,
-        channels_out: c_out,
-        kernel: kh,
-        stride: t.stride,
-        padding: t.padding,
-        weight: slice(&weight),
-        bias: slice(&bias),
-        activation: match (&t.after, &alpha) {
-            (After::PRelu(_), Some(a)) => Activation::PRelu(slice(a)),
-            (After::Relu, _) => Activation::Relu,
-            (After::Leaky(slope), _) => Activation::Leaky(*slope),
-            _ => Activation::Identity,
-        },
-        packed: packed.as_deref(),
-    };
+    let input = on_flex(x)?;
+    let conv = FlexConv::new(t)?;
+    let conv = conv.kernel();
     let [n, _, h, w] = x.dims();
     let out = conv.forward(slice(&input), n, h, w).ok()?;
     let (ho, wo) = conv.output_size(h, w)?;
-    Some(flex_tensor(out, [n, c_out, ho, wo]))
+    Some(flex_tensor(out, [n, conv.channels_out, ho, wo]))
+}
+
+/// One layer of a [`stack`].
+pub enum StackLayer<'t> {
+    Conv(ConvTensors<'t>),
+    Block(BlazeTensors<'t>),
+}
+
+/// Runs `layers` one after the other on `x` with the fused kernels (`faceswap_cpu_kernels::run_stack`: image
+/// by image when the batch is large enough, each image's tensors kept in its core's cache) and returns the
+/// outputs of the layers at `taps` (strictly increasing indices); `None` means "compose them", as for one
+/// layer. The values are those of running each layer's kernel in turn.
+pub fn stack(x: &Tensor<4>, layers: &[StackLayer<'_>], taps: &[usize]) -> Option<Vec<Tensor<4>>> {
+    if !enabled() {
+        return None;
+    }
+    enum Held {
+        Conv(FlexConv),
+        Block(FlexBlock),
+    }
+    let held = layers
+        .iter()
+        .map(|l| match l {
+            StackLayer::Conv(t) => FlexConv::new(t).map(Held::Conv),
+            StackLayer::Block(t) => FlexBlock::new(t).map(Held::Block),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let kernels: Vec<Layer<'_>> = held
+        .iter()
+        .map(|h| match h {
+            Held::Conv(c) => Layer::Conv(c.kernel()),
+            Held::Block(b) => Layer::Block(b.kernel()),
+        })
+        .collect();
+    let input = on_flex(x)?;
+    let [n, _, h, w] = x.dims();
+    let outputs = run_stack(&kernels, taps, slice(&input), n, h, w).ok()?;
+    Some(outputs.into_iter().map(|t| flex_tensor(t.values, [n, t.channels, t.size[0], t.size[1]])).collect())
 }
 
 #[cfg(test)]

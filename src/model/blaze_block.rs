@@ -69,6 +69,29 @@ pub fn max_pool_2x2(x: Tensor<4>) -> Tensor<4> {
     x.reshape([b, c, h / 2, 2, w / 2, 2]).max_dim(5).max_dim(3).reshape([b, c, h / 2, w / 2])
 }
 
+/// A block's tensors held for `device::fused::BlazeTensors`, which borrows them.
+pub struct FusedBlock {
+    stride: usize,
+    depthwise: Tensor<4>,
+    depthwise_bias: Tensor<1>,
+    pointwise: Tensor<4>,
+    pointwise_bias: Tensor<1>,
+    alpha: Option<Tensor<1>>,
+}
+
+impl FusedBlock {
+    pub fn tensors(&self) -> crate::device::fused::BlazeTensors<'_> {
+        crate::device::fused::BlazeTensors {
+            stride: self.stride,
+            depthwise: &self.depthwise,
+            depthwise_bias: &self.depthwise_bias,
+            pointwise: &self.pointwise,
+            pointwise_bias: &self.pointwise_bias,
+            prelu: self.alpha.as_ref(),
+        }
+    }
+}
+
 impl BlazeBlock {
     /// # Shapes
     /// - input: `[b, c_in, h, w]`
@@ -86,21 +109,21 @@ impl BlazeBlock {
 
     /// The fused CPU kernel, or `None` when it does not apply (not a `flex` tensor, kernels switched off).
     pub fn forward_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
-        let (dw_bias, pw_bias) = (self.dw.bias.as_ref()?.val(), self.pw.bias.as_ref()?.val());
-        let (dw_weight, pw_weight) = (self.dw.weight.val(), self.pw.weight.val());
-        let alpha = self.prelu.as_ref().map(|p| p.alpha.val());
-        let tensors = crate::device::fused::BlazeTensors {
-            stride: self.stride,
-            depthwise: &dw_weight,
-            depthwise_bias: &dw_bias,
-            pointwise: &pw_weight,
-            pointwise_bias: &pw_bias,
-            prelu: alpha.as_ref(),
-        };
-        crate::device::fused::blaze_block(x, &tensors)
+        crate::device::fused::blaze_block(x, &self.fused()?.tensors())
     }
 
-    /// The block as Burn operations, on any backend (and the reference the fused kernel is tested against).
+    /// The block's tensors as the fused kernels take them; `None` without biases.
+    pub fn fused(&self) -> Option<FusedBlock> {
+        Some(FusedBlock {
+            stride: self.stride,
+            depthwise: self.dw.weight.val(),
+            depthwise_bias: self.dw.bias.as_ref()?.val(),
+            pointwise: self.pw.weight.val(),
+            pointwise_bias: self.pw.bias.as_ref()?.val(),
+            alpha: self.prelu.as_ref().map(|p| p.alpha.val()),
+        })
+    }
+
     pub fn forward_composed(&self, x: Tensor<4>) -> Tensor<4> {
         let branch = self.pw.forward(self.dw.forward(x.clone()));
         let mut skip = if self.stride == 2 { max_pool_2x2(x) } else { x };

@@ -1,7 +1,7 @@
 //! MediaPipe BlazeFace (short range) as a Burn module. Architecture and weight names: models/blazeface_short_range.md.
 
 use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
-use super::conv::{conv_then, After};
+use super::conv::{conv_then, After, FusedConv};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -70,6 +70,19 @@ impl BlazeFace {
     /// # Shapes
     /// - input: `[b, 3, 128, 128]`, RGB in [-1, 1]
     pub fn forward(&self, x: Tensor<4>) -> BlazeFaceOutput {
+        let (fine, x) = match self.backbone_fused(&x) {
+            Some(outputs) => outputs,
+            None => self.backbone(x),
+        };
+        let cls = Tensor::cat(vec![per_anchor(conv_then(&self.head_cls_8, After::Nothing, fine.clone()), 1), per_anchor(conv_then(&self.head_cls_16, After::Nothing, x.clone()), 1)], 1);
+        let reg = Tensor::cat(vec![per_anchor(conv_then(&self.head_reg_8, After::Nothing, fine), 16), per_anchor(conv_then(&self.head_reg_16, After::Nothing, x), 16)], 1);
+        let [b, n, _] = cls.dims();
+        BlazeFaceOutput { regressors: reg, logits: cls.reshape([b, n]) }
+    }
+
+    /// The stem and the blocks, layer by layer: the outputs of block `TAP_16X16` (16×16) and of the last
+    /// block (8×8).
+    fn backbone(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let mut x = conv_then(&self.stem, After::Relu, x);
         let mut tap = None;
         for (i, block) in self.blocks.iter().enumerate() {
@@ -78,10 +91,42 @@ impl BlazeFace {
                 tap = Some(x.clone());
             }
         }
-        let fine = tap.unwrap_or_else(|| x.clone()); // always Some: TAP_16X16 < BLOCKS.len()
-        let cls = Tensor::cat(vec![per_anchor(conv_then(&self.head_cls_8, After::Nothing, fine.clone()), 1), per_anchor(conv_then(&self.head_cls_16, After::Nothing, x.clone()), 1)], 1);
-        let reg = Tensor::cat(vec![per_anchor(conv_then(&self.head_reg_8, After::Nothing, fine), 16), per_anchor(conv_then(&self.head_reg_16, After::Nothing, x), 16)], 1);
-        let [b, n, _] = cls.dims();
-        BlazeFaceOutput { regressors: reg, logits: cls.reshape([b, n]) }
+        (tap.unwrap_or_else(|| x.clone()), x) // always Some: TAP_16X16 < BLOCKS.len()
+    }
+
+    /// [`Self::backbone`] as one stack of fused kernels (`device::fused::stack`: tile by tile, each tile's
+    /// tensors kept in its core's cache); `None` where the kernels do not run.
+    fn backbone_fused(&self, x: &Tensor<4>) -> Option<(Tensor<4>, Tensor<4>)> {
+        use crate::device::fused::{stack, StackLayer};
+        let stem = FusedConv::of(&self.stem, &After::Relu)?;
+        let blocks = self.blocks.iter().map(|b| b.fused()).collect::<Option<Vec<_>>>()?;
+        let layers: Vec<_> = std::iter::once(StackLayer::Conv(stem.tensors())).chain(blocks.iter().map(|b| StackLayer::Block(b.tensors()))).collect();
+        // Layer 0 is the stem, so block i is layer i + 1.
+        let [fine, last]: [Tensor<4>; 2] = stack(x, &layers, &[TAP_16X16 + 1, layers.len() - 1])?.try_into().ok()?;
+        Some((fine, last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    /// The stack gives the same bits as the blocks run one by one (each through its own fused kernel), at a
+    /// batch large enough for the stack to go tile by tile.
+    #[test]
+    fn fused_backbone_matches_layer_by_layer() {
+        let device = crate::device::cpu();
+        let net = BlazeFaceConfig::new().init(&device);
+        let x = Tensor::<4>::random([5, 3, INPUT_SIZE, INPUT_SIZE], Distribution::Uniform(-1.0, 1.0), &device);
+        let (fine, last) = net.backbone_fused(&x).expect("flex tensors take the fused kernels");
+        let (want_fine, want_last) = net.backbone(x);
+        for (got, want, what) in [(fine, want_fine, "16x16 tap"), (last, want_last, "8x8 output")] {
+            assert_eq!(got.dims(), want.dims(), "{what}");
+            let got: Vec<f32> = got.try_into_data().unwrap().try_into_vec().unwrap();
+            let want: Vec<f32> = want.try_into_data().unwrap().try_into_vec().unwrap();
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{what} differs");
+            assert!(got.iter().any(|&v| v != 0.0), "{what} is all zeros");
+        }
     }
 }

@@ -47,32 +47,67 @@ fn conv_composed(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
 }
 
 fn conv_fused(conv: &Conv2d, after: &After<'_>, x: &Tensor<4>) -> Option<Tensor<4>> {
-    use crate::device::fused;
-    let padding = match conv.padding {
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
-        PaddingConfig2d::Valid => [0; 4],
-        // Burn's `Same` at stride 1 with an odd kernel: (k - 1) / 2 on every side.
-        PaddingConfig2d::Same if conv.stride == [1, 1] && conv.kernel_size[0] == conv.kernel_size[1] && conv.kernel_size[0] % 2 == 1 => {
-            [(conv.kernel_size[0] - 1) / 2; 4]
+    crate::device::fused::conv2d(x, &FusedConv::of(conv, after)?.tensors())
+}
+
+/// A convolution's tensors and settings as the fused kernels take them (`device::fused::ConvTensors`), held
+/// here because those borrow them.
+pub struct FusedConv {
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    /// PReLU's slopes.
+    alpha: Option<Tensor<1>>,
+    stride: usize,
+    padding: [usize; 4],
+    /// The activation when it is not PReLU (`fused::After` without its borrow).
+    leaky: Option<f32>,
+    relu: bool,
+}
+
+impl FusedConv {
+    /// `None` for what the kernels do not run: groups, dilation, unequal strides, no bias, `Same` padding
+    /// other than stride 1 with an odd kernel.
+    pub fn of(conv: &Conv2d, after: &After<'_>) -> Option<Self> {
+        let padding = match conv.padding {
+            PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+            PaddingConfig2d::Valid => [0; 4],
+            // Burn's `Same` at stride 1 with an odd kernel: (k - 1) / 2 on every side.
+            PaddingConfig2d::Same if conv.stride == [1, 1] && conv.kernel_size[0] == conv.kernel_size[1] && conv.kernel_size[0] % 2 == 1 => {
+                [(conv.kernel_size[0] - 1) / 2; 4]
+            }
+            PaddingConfig2d::Same => return None,
+        };
+        let [stride, stride_w] = conv.stride;
+        if conv.groups != 1 || conv.dilation != [1, 1] || stride != stride_w {
+            return None;
         }
-        PaddingConfig2d::Same => return None,
-    };
-    let [stride, stride_w] = conv.stride;
-    if conv.groups != 1 || conv.dilation != [1, 1] || stride != stride_w {
-        return None;
+        Some(FusedConv {
+            weight: conv.weight.val(),
+            bias: conv.bias.as_ref()?.val(),
+            alpha: match after {
+                After::PRelu(p) => Some(p.alpha.val()),
+                _ => None,
+            },
+            stride,
+            padding,
+            leaky: match after {
+                After::Leaky(l) => Some(l.negative_slope as f32),
+                _ => None,
+            },
+            relu: matches!(after, After::Relu),
+        })
     }
-    let (weight, bias) = (conv.weight.val(), conv.bias.as_ref()?.val());
-    let alpha = match after {
-        After::PRelu(p) => Some(p.alpha.val()),
-        _ => None,
-    };
-    let after = match (after, &alpha) {
-        (After::PRelu(_), Some(a)) => fused::After::PRelu(a),
-        (After::Relu, _) => fused::After::Relu,
-        (After::Leaky(l), _) => fused::After::Leaky(l.negative_slope as f32),
-        _ => fused::After::Nothing,
-    };
-    fused::conv2d(x, &fused::ConvTensors { weight: &weight, bias: &bias, stride, padding, after })
+
+    pub fn tensors(&self) -> crate::device::fused::ConvTensors<'_> {
+        use crate::device::fused;
+        let after = match (&self.alpha, self.leaky) {
+            (Some(a), _) => fused::After::PRelu(a),
+            (None, Some(slope)) => fused::After::Leaky(slope),
+            (None, None) if self.relu => fused::After::Relu,
+            (None, None) => fused::After::Nothing,
+        };
+        fused::ConvTensors { weight: &self.weight, bias: &self.bias, stride: self.stride, padding: self.padding, after }
+    }
 }
 
 #[cfg(test)]

@@ -30,9 +30,11 @@
 
 mod area;
 mod dense;
+mod stack;
 
 pub use area::{area_downscale, clean_colour};
 pub use dense::Dense;
+pub use stack::{run_stack, Layer, Tapped};
 use pulp::Simd;
 use rayon::prelude::*;
 
@@ -185,9 +187,8 @@ impl BlazeBlock<'_> {
         }
     }
 
-    /// Runs the block on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
-    /// `[batch, channels_out, h', w']` with `(h', w') = output_size(h, w)`.
-    pub fn forward(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<f32>, ShapeError> {
+    /// Checks the block's weights and an input of `x_len` values as `[batch, channels_in, h, w]`.
+    fn plan(&self, x_len: usize, batch: usize, h: usize, w: usize) -> Result<Plan, ShapeError> {
         let (ci, co) = (self.channels_in, self.channels_out);
         if self.stride != 1 && self.stride != 2 {
             return bad(format!("stride {} (1 or 2 only)", self.stride));
@@ -199,7 +200,7 @@ impl BlazeBlock<'_> {
             return bad(format!("{h}x{w} input is too small for stride {}", self.stride));
         }
         check_lengths(&[
-            ("input", x.len(), batch * ci * h * w),
+            ("input", x_len, batch * ci * h * w),
             ("depthwise weights", self.depthwise.len(), ci * 9),
             ("depthwise bias", self.depthwise_bias.len(), ci),
             ("pointwise weights", self.pointwise.len(), co * ci),
@@ -207,7 +208,14 @@ impl BlazeBlock<'_> {
         ])?;
         check_activation(self.activation, co)?;
         let (ho, wo) = self.output_size(h, w);
-        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci, Isa::Avx512))
+        Ok(Plan { out: [ho, wo], depth: ci })
+    }
+
+    /// Runs the block on `x` (`[batch, channels_in, h, w]`, contiguous) and returns
+    /// `[batch, channels_out, h', w']` with `(h', w') = output_size(h, w)`.
+    pub fn forward(&self, x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<f32>, ShapeError> {
+        let plan = self.plan(x.len(), batch, h, w)?;
+        Ok(run_in_bands(self, x, batch, [h, w], plan, Isa::Avx512))
     }
 }
 
@@ -236,6 +244,12 @@ impl Conv2d<'_> {
 
     /// `forward` with instruction sets up to `widest` (tests compare them).
     fn forward_up_to(&self, x: &[f32], batch: usize, h: usize, w: usize, widest: Isa) -> Result<Vec<f32>, ShapeError> {
+        let plan = self.plan(x.len(), batch, h, w)?;
+        Ok(run_in_bands(self, x, batch, [h, w], plan, widest))
+    }
+
+    /// Checks the layer's weights and an input of `x_len` values as `[batch, channels_in, h, w]`.
+    fn plan(&self, x_len: usize, batch: usize, h: usize, w: usize) -> Result<Plan, ShapeError> {
         let (ci, co, k) = (self.channels_in, self.channels_out, self.kernel);
         let Some((ho, wo)) = self.output_size(h, w) else {
             return bad(format!("{k}x{k} kernel, stride {}, padding {:?} on {h}x{w}", self.stride, self.padding));
@@ -244,7 +258,7 @@ impl Conv2d<'_> {
             return bad(format!("{ci} -> {co} channels"));
         }
         check_lengths(&[
-            ("input", x.len(), batch * ci * h * w),
+            ("input", x_len, batch * ci * h * w),
             ("weights", self.weight.len(), co * ci * k * k),
             ("bias", self.bias.len(), co),
         ])?;
@@ -254,8 +268,16 @@ impl Conv2d<'_> {
                 return bad(format!("packed weights for {} x {}, layer is {co} x {}", p.channels_out, p.depth, ci * k * k));
             }
         }
-        Ok(run_in_bands(self, x, batch, [h, w], [ho, wo], ci * k * k, widest))
+        Ok(Plan { out: [ho, wo], depth: ci * k * k })
     }
+}
+
+/// A checked layer's output size and the number of rows of its bands' intermediate (which sets the band
+/// height: see `bands`).
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    out: [usize; 2],
+    depth: usize,
 }
 
 /// One task: rows `row0..` of output channels `first_channel..` of one image.
@@ -293,21 +315,33 @@ trait BandKernel: Sync {
     fn band<S: Simd, M: MulAdd>(&self, simd: S, image: &[f32], size: [usize; 2], wo: usize, band: &mut Band<'_>, scratch: &mut Scratch);
 }
 
-/// Cuts the output into (image, band of rows) tasks, each owning its rows of every output channel (disjoint
-/// slices, cut safely with `chunks_mut`), and runs them on rayon's pool. `depth` is the number of rows of the
-/// band's intermediate (it sets the band height).
-fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usize; 2], [ho, wo]: [usize; 2], depth: usize, widest: Isa) -> Vec<f32> {
+/// Runs `kernel` on rayon's pool, its output cut into (image, band of rows) tasks (`bands`).
+fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, size: [usize; 2], plan: Plan, widest: Isa) -> Vec<f32> {
+    let [ho, wo] = plan.out;
+    let mut out = vec![0.0f32; batch * kernel.channels_out() * ho * wo];
+    let image_len = x.len() / batch;
+    bands(kernel, &mut out, batch, plan, rayon::current_num_threads()).into_par_iter().for_each(|mut band| {
+        let image = &x[band.image * image_len..][..image_len];
+        run_band(kernel, image, size, wo, widest, &mut band);
+    });
+    out
+}
+
+/// Cuts `out` (`batch` images of the layer's output) into (image, band of rows) tasks, each owning its rows
+/// of every output channel (disjoint slices, cut safely with `chunks_mut`), for `threads` threads (1: tasks
+/// for the calling thread alone, never split by channel).
+fn bands<'o, K: BandKernel>(kernel: &K, out: &'o mut [f32], batch: usize, plan: Plan, threads: usize) -> Vec<Band<'o>> {
+    let ([ho, wo], depth) = (plan.out, plan.depth);
     let (co, plane) = (kernel.channels_out(), ho * wo);
     // At least MIN_BAND_COLUMNS per band: the 1×1 convolution's vector loop covers whole steps of two
     // vectors (16 floats with AVX2) and leaves the rest to a scalar loop, so a 1-row band of an 8-wide plane
     // would run entirely scalar (the swap network's deepest convolutions: 9x slower).
     let rows = (BAND_FLOATS / (depth * wo)).max(MIN_BAND_COLUMNS.div_ceil(wo)).clamp(1, ho);
     let bands = ho.div_ceil(rows);
-    let mut out = vec![0.0f32; batch * co * plane];
     // Too few bands to keep every thread busy (one image, a small plane: the swap network's deepest layers)
     // → also split the output channels, at the price of computing the band's intermediate once per part.
-    let parts = if kernel.cheap_intermediate() {
-        (2 * rayon::current_num_threads()).div_ceil(batch * bands).clamp(1, co.div_ceil(CHANNELS))
+    let parts = if kernel.cheap_intermediate() && threads > 1 {
+        (2 * threads).div_ceil(batch * bands).clamp(1, co.div_ceil(CHANNELS))
     } else {
         1
     };
@@ -332,16 +366,19 @@ fn run_in_bands<K: BandKernel>(kernel: &K, x: &[f32], batch: usize, [h, w]: [usi
             }
         }
     }
-    let image_len = x.len() / batch;
-    tasks.into_par_iter().for_each(|mut band| SCRATCH.with_borrow_mut(|scratch| {
-        let image = &x[band.image * image_len..][..image_len];
+    tasks
+}
+
+/// Fills one band from `image` (the band's image of the layer's input) on the calling thread, with its
+/// thread's `SCRATCH`.
+fn run_band<K: BandKernel>(kernel: &K, image: &[f32], size: [usize; 2], wo: usize, widest: Isa, band: &mut Band<'_>) {
+    SCRATCH.with_borrow_mut(|scratch| {
         // AVX-512 only where it pays (see `wide_vectors`).
         let widest = if kernel.wide_vectors() { widest } else { widest.min(Isa::Avx2) };
-        if let Err(task) = on_x86_simd(widest, BandWithSimd { kernel, image, size: [h, w], wo, band: &mut band, scratch }) {
-            kernel.band::<_, Separate>(pulp::Scalar::new(), image, [h, w], wo, task.band, task.scratch)
+        if let Err(task) = on_x86_simd(widest, BandWithSimd { kernel, image, size, wo, band, scratch }) {
+            kernel.band::<_, Separate>(pulp::Scalar::new(), image, size, wo, task.band, task.scratch)
         }
-    }));
-    out
+    })
 }
 
 thread_local! {
