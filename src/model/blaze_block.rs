@@ -1,6 +1,7 @@
 //! The residual block shared by BlazeFace and FaceMesh: 3×3 depthwise conv → 1×1 conv → add the (pooled,
 //! zero-padded) input → activation.
 
+use super::conv::{After, FusedConv};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{PRelu, PReluConfig, PaddingConfig2d};
@@ -67,6 +68,19 @@ pub fn max_pool_2x2(x: Tensor<4>) -> Tensor<4> {
         return max_pool2d(x, MaxPoolOptions::new([2, 2]));
     }
     x.reshape([b, c, h / 2, 2, w / 2, 2]).max_dim(5).max_dim(3).reshape([b, c, h / 2, w / 2])
+}
+
+/// `stem` (then `after`) and `blocks` as one stack of fused kernels (`device::fused::stack`: image by image
+/// when the batch allows, each image's tensors kept in its core's cache): the outputs of the blocks at `taps`
+/// (indices into `blocks`, increasing); `None` where the kernels do not run.
+pub fn stem_and_blocks_fused(x: &Tensor<4>, stem: &Conv2d, after: After<'_>, blocks: &[BlazeBlock], taps: &[usize]) -> Option<Vec<Tensor<4>>> {
+    use crate::device::fused::{stack, StackLayer};
+    let stem = FusedConv::of(stem, &after)?;
+    let blocks = blocks.iter().map(|b| b.fused()).collect::<Option<Vec<_>>>()?;
+    let layers: Vec<_> = std::iter::once(StackLayer::Conv(stem.tensors())).chain(blocks.iter().map(|b| StackLayer::Block(b.tensors()))).collect();
+    // Layer 0 is the stem, so block i is layer i + 1.
+    let taps: Vec<usize> = taps.iter().map(|t| t + 1).collect();
+    stack(x, &layers, &taps)
 }
 
 /// A block's tensors held for `device::fused::BlazeTensors`, which borrows them.

@@ -1,7 +1,7 @@
 //! MediaPipe BlazeFace (short range) as a Burn module. Architecture and weight names: models/blazeface_short_range.md.
 
-use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
-use super::conv::{conv_then, After, FusedConv};
+use super::blaze_block::{stem_and_blocks_fused, BlazeBlock, BlazeBlockConfig};
+use super::conv::{conv_then, After};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
@@ -94,15 +94,10 @@ impl BlazeFace {
         (tap.unwrap_or_else(|| x.clone()), x) // always Some: TAP_16X16 < BLOCKS.len()
     }
 
-    /// [`Self::backbone`] as one stack of fused kernels (`device::fused::stack`: tile by tile, each tile's
-    /// tensors kept in its core's cache); `None` where the kernels do not run.
+    /// [`Self::backbone`] as one stack of fused kernels; `None` where the kernels do not run.
     fn backbone_fused(&self, x: &Tensor<4>) -> Option<(Tensor<4>, Tensor<4>)> {
-        use crate::device::fused::{stack, StackLayer};
-        let stem = FusedConv::of(&self.stem, &After::Relu)?;
-        let blocks = self.blocks.iter().map(|b| b.fused()).collect::<Option<Vec<_>>>()?;
-        let layers: Vec<_> = std::iter::once(StackLayer::Conv(stem.tensors())).chain(blocks.iter().map(|b| StackLayer::Block(b.tensors()))).collect();
-        // Layer 0 is the stem, so block i is layer i + 1.
-        let [fine, last]: [Tensor<4>; 2] = stack(x, &layers, &[TAP_16X16 + 1, layers.len() - 1])?.try_into().ok()?;
+        let taps = [TAP_16X16, self.blocks.len() - 1];
+        let [fine, last]: [Tensor<4>; 2] = stem_and_blocks_fused(x, &self.stem, After::Relu, &self.blocks, &taps)?.try_into().ok()?;
         Some((fine, last))
     }
 }

@@ -1,6 +1,6 @@
 //! MediaPipe FaceMesh (468 landmarks) as a Burn module. Architecture and weight names: models/face_landmark.md.
 
-use super::blaze_block::{BlazeBlock, BlazeBlockConfig};
+use super::blaze_block::{stem_and_blocks_fused, BlazeBlock, BlazeBlockConfig};
 use super::conv::{conv_then, After};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -93,10 +93,46 @@ impl FaceMesh {
     /// # Shapes
     /// - input: `[b, 3, 192, 192]`, RGB in [0, 1]
     pub fn forward(&self, x: Tensor<4>) -> FaceMeshOutput {
+        let x = match self.backbone_fused(&x) {
+            Some(y) => y,
+            None => self.backbone(x),
+        };
+        FaceMeshOutput { landmarks: self.mesh.forward(x.clone()), presence: self.presence.forward(x) }
+    }
+
+    /// The stem and the shared blocks, layer by layer.
+    fn backbone(&self, x: Tensor<4>) -> Tensor<4> {
         let mut x = conv_then(&self.stem, After::PRelu(&self.stem_prelu), x);
         for block in &self.blocks {
             x = block.forward(x);
         }
-        FaceMeshOutput { landmarks: self.mesh.forward(x.clone()), presence: self.presence.forward(x) }
+        x
+    }
+
+    /// [`Self::backbone`] as one stack of fused kernels; `None` where the kernels do not run.
+    fn backbone_fused(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
+        stem_and_blocks_fused(x, &self.stem, After::PRelu(&self.stem_prelu), &self.blocks, &[self.blocks.len() - 1])?.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    /// The stack gives the same bits as the blocks run one by one (each through its own fused kernel), at a
+    /// batch that goes image by image.
+    #[test]
+    fn fused_backbone_matches_layer_by_layer() {
+        let device = crate::device::cpu();
+        let net = FaceMeshConfig::new().init(&device);
+        let x = Tensor::<4>::random([2 * rayon::current_num_threads(), 3, INPUT_SIZE, INPUT_SIZE], Distribution::Uniform(-1.0, 1.0), &device);
+        let got = net.backbone_fused(&x).expect("flex tensors take the fused kernels");
+        let want = net.backbone(x);
+        assert_eq!(got.dims(), want.dims());
+        let got: Vec<f32> = got.try_into_data().unwrap().try_into_vec().unwrap();
+        let want: Vec<f32> = want.try_into_data().unwrap().try_into_vec().unwrap();
+        assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "backbone outputs differ");
+        assert!(got.iter().any(|&v| v != 0.0), "all zeros");
     }
 }

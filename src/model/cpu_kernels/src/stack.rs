@@ -5,8 +5,8 @@
 //! takes an image through every layer while the other thread does the same with another image; an image's
 //! tensors (393 KB at most for BlazeFace) stay in that core's L2 from one layer to the next. BlazeFace's 16
 //! blocks on 16 tiles: 16.3 ms layer by layer, 9.3 ms image by image (kernel crate alone, 2026-12-05; see
-//! BENCHMARKS.md for the network). A batch too small to give every thread two images runs layer by layer,
-//! where the bands of one image are shared out between the threads instead.
+//! BENCHMARKS.md for the network). A batch that would load the threads unevenly (one image on two threads;
+//! three on two) runs layer by layer, where the bands of each image are shared out between the threads.
 
 use super::{bands, run_band, run_in_bands, bad, BandKernel, BlazeBlock, Conv2d, Isa, Plan, ShapeError};
 use rayon::prelude::*;
@@ -95,7 +95,10 @@ pub fn run_stack(layers: &[Layer<'_>], taps: &[usize], x: &[f32], batch: usize, 
         Tapped { values: vec![0.0; batch * layers[i].channels_out() * ho * wo], channels: layers[i].channels_out(), size: [ho, wo] }
     };
     let mut outputs: Vec<Tapped> = taps.iter().map(|&i| tapped(i)).collect();
-    if batch < 2 * rayon::current_num_threads() {
+    let threads = rayon::current_num_threads();
+    // Image by image only when every thread gets the same number of images, or at least two (then one more
+    // than another is a smaller share).
+    if !(batch.is_multiple_of(threads) || batch >= 2 * threads) {
         let mut current = std::borrow::Cow::Borrowed(x);
         for (i, (layer, &(size, plan))) in layers.iter().zip(&plans).enumerate().take(taps[taps.len() - 1] + 1) {
             let y = layer.run_batch(&current, batch, size, plan);
@@ -212,7 +215,7 @@ mod tests {
             .map(|((ci, co, k, s, w, b), p)| Layer::Conv(Conv2d { channels_in: *ci, channels_out: *co, kernel: *k, stride: *s, padding: [1; 4], weight: w, bias: b, activation: Activation::Leaky(0.1), packed: Some(p) }))
             .collect();
         for (name, layers, channels, side, taps) in [("blaze", &blaze, 3, 40, vec![2, 4]), ("swap", &swap, 16, 8, vec![0, 2])] {
-            // One image (layer by layer) and enough for every thread to take two or more (image by image).
+            // Layer by layer (one image, unless the pool has one thread) and image by image.
             for batch in [1, 2 * rayon::current_num_threads() + 1] {
                 let x = values(batch * channels * side * side, batch, 1.0);
                 let want = layer_by_layer(layers, &x, batch, side, side);
