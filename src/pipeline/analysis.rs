@@ -114,10 +114,11 @@ fn read(t: Tensor<2>) -> Result<Vec<f32>, AnalysisError> {
     data.try_into_vec::<f32>().map_err(|e| AnalysisError::Readback(format!("{e:?}")))
 }
 
-/// Tiles per BlazeFace batch. On the CPU, batches of 8-22 tiles ran a 1080p frame's 88 tiles ~20% faster than
-/// one batch of 88 (`network/blazeface_b88_in_*` in `benches/face_analysis.rs`): a layer's output at 88 tiles
-/// is up to 40 MB, above glibc's 32 MiB limit for reusing freed memory, so each one was fresh pages (page faults)
-/// and out of cache; at 16 tiles the buffers are reused.
+/// Tiles per BlazeFace batch. Layer by layer on the CPU, batches of 8-22 tiles ran a 1080p frame's 88 tiles
+/// ~20% faster than one batch of 88 (`network/blazeface_b88_in_*` in `benches/face_analysis.rs`): a layer's
+/// output at 88 tiles is up to 40 MB, above glibc's 32 MiB limit for reusing freed memory, so each one was fresh
+/// pages (page faults) and out of cache. Since the CPU runs the network tile by tile (`device::fused::stack`),
+/// 8 to 88 tiles a batch take the same time (66-72 ms, 2026-12-05); 16 still bounds what a batch holds on a GPU.
 const DETECT_BATCH: usize = 16;
 
 /// Finds faces: every tile through BlazeFace (in batches of [`DETECT_BATCH`]), detections mapped to frame pixels, merged with
