@@ -10,6 +10,8 @@
 //! - `frame_1080p/landmarks`: FaceMesh on the real face (crop, forward, mapping back), its detection given.
 //! - `frame_1080p/landmarks_all`: FaceMesh on every detection of the frame in one batch (4 at 1080p: the face,
 //!   the back of a head FaceMesh confirms, two it rejects), as `analyse` runs it.
+//! - `frame_1080p/landmarks_network`: FaceMesh alone at the batches `landmarks_all` runs (4, then the 2 faces
+//!   kept), on the fixture input: the network's share of it.
 //! - `frame_1080p/align_warp`: similarity fit to the template and the warp into a 128 px crop.
 //! - `frame_1080p/analyse`: detection then landmarks, what a render does per frame before the swap.
 //!   `analyse_smallest_face_{10,20}`: the same with Smallest Face raised from 3% to 10% and 20% of the height
@@ -148,6 +150,22 @@ fn frame_1080p(c: &mut Criterion) {
     g.bench_function("landmarks", |b| b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(real)).expect("landmarks"))));
     g.bench_function("landmarks_all", |b| {
         b.iter(|| black_box(landmarks(&nets, black_box(&frame), black_box(&detections)).expect("landmarks")))
+    });
+    // FaceMesh's share of `landmarks_all`: the network alone at the batches `landmarks` runs on this frame (every
+    // detection, then the faces kept), on the fixture crop repeated; what onnxruntime's "landmarks: FaceMesh"
+    // row in `scripts/bench_onnxruntime.py` times in its port of the same frame.
+    let mesh_in = fixture_input("tos_0095_facemesh", 192, &device);
+    let mesh_batches = [mesh_in.clone().repeat_dim(0, detections.len()), mesh_in.repeat_dim(0, faces.len())];
+    g.bench_function("landmarks_network", |b| {
+        b.iter(|| {
+            mesh_batches
+                .iter()
+                .map(|x| {
+                    let out = nets.landmarks.forward(x.clone());
+                    (read(out.landmarks), read(out.presence))
+                })
+                .collect::<Vec<_>>()
+        })
     });
     g.bench_function("align_warp", |b| {
         b.iter(|| {

@@ -375,7 +375,7 @@ def main() -> None:
         ("detect: BlazeFace", "network", criterion_ms("network/blazeface_b88_in_16s")),  # as detect batches it
         ("detect: decode + NMS", "numpy", derived),
         ("landmarks: crops + mapping", "numpy", None),
-        ("landmarks: FaceMesh", "network", None),
+        ("landmarks: FaceMesh", "network", criterion_ms("frame_1080p/landmarks_network")),  # same batches
         ("align + warp to crop", "numpy", criterion_ms("frame_1080p/align_warp")),
         ("swap network", "network", criterion_ms("swapnet_128/infer_b1")),
         ("swap glue: hull, colour, mask, paste", "numpy", None),
@@ -394,6 +394,20 @@ def main() -> None:
         line(name, "", criterion_ms(bench), statistics.median(sum(r.get(p, 0.0) for p in parts) for r in per_run))
     line("= whole frame (run_one_face)", "", criterion_ms("pipeline_1080p/run_one_face"), statistics.median(totals))
     net = statistics.median(sum(r.get(n, 0.0) for n, k, _ in rows if k == "network") for r in per_run)
+    # Issue #6's figure: the networks of the frame, ours / onnxruntime; with the 128 px bench network the frame
+    # runs, and with the default model's network in its place (both sides' batch-1 figures for it).
+    ours_nets = [v for _, k, v in rows if k == "network"]
+    if None not in ours_nets:
+        ours_sum = sum(ours_nets)
+        print(f"networks of the frame, 128 px swap network: ours {ours_sum:.2f} / onnxruntime {net:.2f} ms = "
+              f"{ours_sum / net:.3f}x")
+    ours_default = criterion_ms("swapnet_default/infer_b1")
+    if None not in ours_nets and ours_default is not None and args.model.resolve() == (ROOT / "models" / "default.safetensors").resolve():
+        swap_ort = statistics.median(r.get("swap network", 0.0) for r in per_run)
+        ours_own = ours_sum - criterion_ms("swapnet_128/infer_b1") + ours_default
+        ort_own = net - swap_ort + statistics.median(own)
+        print(f"networks of the frame, {model_path.name}'s swap network: ours {ours_own:.2f} / onnxruntime "
+              f"{ort_own:.2f} ms = {ours_own / ort_own:.3f}x")
     print(f"whole frame: onnxruntime networks {net:.2f} ms, numpy glue {statistics.median(totals) - net:.2f} ms; "
           f"'ours' from {TARGET / 'criterion'} (decode + NMS derived: detect - detect_crops - blazeface_b88_in_16s); "
           f"load average {os.getloadavg()[0]:.2f} now")
