@@ -6,6 +6,8 @@
 //! - [`Conv2d`], a dense k×k convolution followed by its activation (the networks' first layers, all of the
 //!   swap network's);
 //! - [`Dense`], a dense layer for a few rows (the swap network's inter block);
+//! - [`run_stack`], convolutions and blocks one after the other, image by image when the batch allows (the
+//!   face networks' backbones: each image's tensors stay in its core's cache);
 //! - [`area_downscale`], the exact area filter detection reads a frame through (the one pixel loop over a whole
 //!   frame at full resolution; here for this crate's opt-level, see its module).
 //!
