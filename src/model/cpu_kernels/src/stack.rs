@@ -68,12 +68,12 @@ thread_local! {
     /// Each pool thread's two buffers for an image's untapped intermediates (one read, one written), kept
     /// from call to call like the bands' scratch; at most two of an image's tensors (under 1 MB for the
     /// networks here).
-    static PING_PONG: RefCell<[Vec<f32>; 2]> = RefCell::new([Vec::new(), Vec::new()]);
+    static PING_PONG: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
 }
 
 /// Runs `layers` one after the other on `x` (`[batch, channels, h, w]`, contiguous) and returns the outputs of
-/// the layers at the indices `taps` (strictly increasing), in that order. The values are the same, bit for
-/// bit, as running each layer's `forward` on the whole batch (tested).
+/// the layers at the indices `taps` (strictly increasing), in that order; layers after the last tap do not run.
+/// The values are the same, bit for bit, as running each layer's `forward` on the whole batch (tested).
 pub fn run_stack(layers: &[Layer<'_>], taps: &[usize], x: &[f32], batch: usize, h: usize, w: usize) -> Result<Vec<Tapped>, ShapeError> {
     if taps.is_empty() || taps.windows(2).any(|t| t[0] >= t[1]) || taps.last().is_some_and(|&t| t >= layers.len()) {
         return bad(format!("taps {taps:?} of {} layers", layers.len()));
