@@ -23,6 +23,10 @@ place. Frames where dlib finds no face in the original (the scientist turned awa
     python3 scripts/identity_embedding.py                        # the demo's output (out/demo), frames 69-157
     python3 scripts/identity_embedding.py --swapped out/shot --source plates --frames 69-157 --json id.json
 
+The other direction (s1's frames decoded as the scientist): give s1's frames as --source, a clip of the
+scientist as --reference (any ffmpeg-readable file named *.mpg in that folder, e.g. Tears of Steel frames
+69-157 re-encoded), and --names scientist,s1; see models/default.md for the exact commands.
+
 --swapped and --source name folders of %05d.png frames (what `faceswap demo`, `faceswap render` and
 `faceswap apply` write). Re-executes itself inside $HOME/.cache/faceswap-ofx/venv-dlib, creating it from
 scripts/requirements-identity.txt on first use (Python 3.11; needs ffmpeg for the reference clips).
@@ -162,7 +166,11 @@ def main() -> int:
     p.add_argument("--json", type=Path, help="also write the per-frame figures and the summary here")
     p.add_argument("--min-fraction", type=float, default=None,
                    help="exit 1 unless at least this fraction of measured frames is closer to s1 (for use as a check)")
+    p.add_argument("--names", default="s1,scientist",
+                   help="what to call the reference identity and the original frames' identity in the report (default "
+                        "s1,scientist; the JSON keys keep s1 and scientist for those two roles)")
     args = p.parse_args()
+    ref_name, own_name = args.names.split(",")
 
     reference = args.reference or data_dir() / "grid_s1"
     clips = sorted(reference.glob("*.mpg"))
@@ -206,21 +214,21 @@ def main() -> int:
     scientist = np.mean([r["source"] for r in rows], axis=0)
     dist = lambda a, b: float(np.linalg.norm(a - b))
 
-    print(f"reference: {len(refs)} s1 faces from {len(clips)} clips ({clips[0].name} .. {clips[-1].name}), every {args.reference_every}th frame")
+    print(f"reference: {len(refs)} {ref_name} faces from {len(clips)} clips ({clips[0].name} .. {clips[-1].name}), every {args.reference_every}th frame")
     print(f"measured {len(rows)} of {len(args.frames)} frames; dlib's same-person threshold is {SAME_PERSON}")
     print()
-    print(" frame  d(s1)  d(scientist)  d(own original)  closer to")
+    print(f" frame  d({ref_name})  d({own_name})  d(own original)  closer to")
     per_frame = []
     for r in rows:
         d_s1, d_sci, d_orig = dist(r["swapped"], s1), dist(r["swapped"], scientist), dist(r["swapped"], r["source"])
-        closer = "s1" if d_s1 < d_sci else "scientist"
+        closer = ref_name if d_s1 < d_sci else own_name
         per_frame.append({"frame": r["frame"], "d_s1": d_s1, "d_scientist": d_sci, "d_original": d_orig, "closer_to": closer})
         print(f" {r['frame']:5d}  {d_s1:.3f}  {d_sci:12.3f}  {d_orig:15.3f}  {closer}")
     for n, why in missing:
         print(f" {n:5d}  -- {why}")
 
     mean = lambda key: float(np.mean([f[key] for f in per_frame]))
-    fraction = sum(f["closer_to"] == "s1" for f in per_frame) / len(per_frame)
+    fraction = sum(f["closer_to"] == ref_name for f in per_frame) / len(per_frame)
     summary = {
         "frames_measured": len(per_frame),
         "frames_in_range": len(args.frames),
@@ -241,28 +249,28 @@ def main() -> int:
         "control_fraction_closer_to_s1": sum(dist(r["control"], s1) < dist(r["control"], scientist) for r in rows) / len(rows),
         "reference_faces": len(refs),
     }
-    n_s1 = sum(f["closer_to"] == "s1" for f in per_frame)
+    n_s1 = sum(f["closer_to"] == ref_name for f in per_frame)
     show = lambda label, value: print(f"  {label:<46} {value}")
     print()
     print("summary (swapped frames)")
-    show("mean distance to s1 (source identity)", f"{summary['mean_d_s1']:.3f}")
-    show("mean distance to the scientist (target)", f"{summary['mean_d_scientist']:.3f}")
+    show(f"mean distance to {ref_name} (source identity)", f"{summary['mean_d_s1']:.3f}")
+    show(f"mean distance to {own_name} (target)", f"{summary['mean_d_scientist']:.3f}")
     show("mean distance to its own original frame", f"{summary['mean_d_original']:.3f}")
-    show("frames closer to s1 than to the scientist", f"{fraction:.1%} ({n_s1}/{len(per_frame)})")
-    show(f"frames within {SAME_PERSON} of s1", f"{summary['fraction_within_0.6_of_s1']:.1%}")
+    show(f"frames closer to {ref_name} than to {own_name}", f"{fraction:.1%} ({n_s1}/{len(per_frame)})")
+    show(f"frames within {SAME_PERSON} of {ref_name}", f"{summary['fraction_within_0.6_of_s1']:.1%}")
     print("baselines")
-    show("s1 mean vs scientist mean", f"{summary['baseline_d_s1_scientist']:.3f}")
-    show("original frames: mean distance to s1", f"{summary['baseline_original_mean_d_s1']:.3f}")
-    show("original frames: mean distance to scientist", f"{summary['baseline_original_mean_d_scientist']:.3f}")
-    show("s1 reference faces: mean distance to s1 mean", f"{summary['baseline_reference_mean_d_s1']:.3f}")
+    show(f"{ref_name} mean vs {own_name} mean", f"{summary['baseline_d_s1_scientist']:.3f}")
+    show(f"original frames: mean distance to {ref_name}", f"{summary['baseline_original_mean_d_s1']:.3f}")
+    show(f"original frames: mean distance to {own_name}", f"{summary['baseline_original_mean_d_scientist']:.3f}")
+    show(f"{ref_name} reference faces: mean distance to {ref_name} mean", f"{summary['baseline_reference_mean_d_s1']:.3f}")
     print(f"control (original faces resampled to {args.control_size} px and back: detail lost, identity kept)")
-    show("mean distance to s1", f"{summary['control_mean_d_s1']:.3f}")
-    show("mean distance to the scientist", f"{summary['control_mean_d_scientist']:.3f}")
-    show("frames closer to s1", f"{summary['control_fraction_closer_to_s1']:.1%}")
+    show(f"mean distance to {ref_name}", f"{summary['control_mean_d_s1']:.3f}")
+    show(f"mean distance to {own_name}", f"{summary['control_mean_d_scientist']:.3f}")
+    show(f"frames closer to {ref_name}", f"{summary['control_fraction_closer_to_s1']:.1%}")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "frames": per_frame, "missing": missing}, indent=2))
     if args.min_fraction is not None and fraction < args.min_fraction:
-        print(f"FAIL: {fraction:.1%} of frames closer to s1, below --min-fraction {args.min_fraction:.1%}")
+        print(f"FAIL: {fraction:.1%} of frames closer to {ref_name}, below --min-fraction {args.min_fraction:.1%}")
         return 1
     return 0
 
