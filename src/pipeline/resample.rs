@@ -2,7 +2,8 @@
 //!
 //! Networks see small crops (128² for detection, 192² for landmarks) of frames up to 8K wide: plain bilinear
 //! sampling would alias badly when shrinking 15×, so each output pixel averages a k×k grid of bilinear samples,
-//! with k from the map's scale (an area filter that costs k² samples only where minifying).
+//! with k from the map's scale (an area filter that costs k² samples only where minifying). The per-pixel
+//! loops are `faceswap_cpu_kernels::{crop_row, area_downscale}`.
 
 use super::frame::Frame;
 
@@ -30,37 +31,6 @@ impl Affine {
         let m = &self.m;
         (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
     }
-
-    /// Source pixels per output pixel (the larger axis).
-    pub fn scale(&self) -> f32 {
-        let m = &self.m;
-        (m[0].hypot(m[3])).max(m[1].hypot(m[4]))
-    }
-}
-
-/// Bilinear sample of RGB at source coordinates (pixel centres at +0.5); `None` outside the frame.
-#[inline(always)]
-fn bilinear(frame: &Frame, x: f32, y: f32) -> Option<[f32; 3]> {
-    let (w, h) = (frame.width() as f32, frame.height() as f32);
-    if !(x >= 0.0 && y >= 0.0 && x <= w && y <= h) {
-        return None;
-    }
-    // Clamp to the centres of the edge pixels so the frame border extends half a pixel, as image resizers do.
-    let fx = (x - 0.5).clamp(0.0, w - 1.0);
-    let fy = (y - 0.5).clamp(0.0, h - 1.0);
-    // Truncation is the floor here (fx, fy ≥ 0 after the clamp), and without SSE4.1 in the baseline target
-    // `floor` is a call into libm: 4% of detection's tile crops.
-    let (x0, y0) = (fx as usize, fy as usize);
-    let (x1, y1) = ((x0 + 1).min(frame.width() - 1), (y0 + 1).min(frame.height() - 1));
-    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-    let (a, b, c, d) = (frame.pixel(x0, y0), frame.pixel(x1, y0), frame.pixel(x0, y1), frame.pixel(x1, y1));
-    let mut out = [0.0; 3];
-    for ch in 0..3 {
-        let top = a[ch] + (b[ch] - a[ch]) * tx;
-        let bottom = c[ch] + (d[ch] - c[ch]) * tx;
-        out[ch] = top + (bottom - top) * ty;
-    }
-    Some(out)
 }
 
 /// Samples an `out × out` RGB crop through `map` into `dst` (planar CHW, 3·out² values), colour clamped to
@@ -87,39 +57,11 @@ pub fn crop_to_chw_serial(frame: &Frame, map: &Affine, out: usize, gain: f32, bi
     rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(frame, map, v, [gain, bias, fill], [r, g, b]));
 }
 
-/// Most samples per output pixel and axis: a crop shrinking its source more than this much aliases a little
-/// rather than taking more than 256 samples a pixel.
-const MAX_SUBSAMPLES: usize = 16;
-
-/// Row `v` of a crop into its three planes' rows.
-fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3], [r, g, b]: [&mut [f32]; 3]) {
-    let k = map.scale().ceil().clamp(1.0, MAX_SUBSAMPLES as f32) as usize;
-    let inv = 1.0 / (k * k) as f32;
-    // Sub-sample offsets inside a pixel, divided once per row rather than twice per sample.
-    let mut offsets = [0.0f32; MAX_SUBSAMPLES];
-    for (s, o) in offsets.iter_mut().enumerate().take(k) {
-        *o = (s as f32 + 0.5) / k as f32;
-    }
-    let offsets = &offsets[..k];
-    for u in 0..r.len() {
-        let mut acc = [0.0f32; 3];
-        for &oy in offsets {
-            for &ox in offsets {
-                let (x, y) = map.apply(u as f32 + ox, v as f32 + oy);
-                // NaN/Inf pixels (bad renders upstream) become black: one must not poison a whole network input.
-                let px = match bilinear(frame, x, y) {
-                    Some(p) => p.map(faceswap_cpu_kernels::clean_colour),
-                    None => [fill; 3],
-                };
-                for c in 0..3 {
-                    acc[c] += px[c];
-                }
-            }
-        }
-        r[u] = acc[0] * inv * gain + bias;
-        g[u] = acc[1] * inv * gain + bias;
-        b[u] = acc[2] * inv * gain + bias;
-    }
+/// Row `v` of a crop into its three planes' rows (`faceswap_cpu_kernels::crop_row`: the per-pixel loop, in the
+/// crate optimised in tests and benches as in release builds).
+fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3], planes: [&mut [f32]; 3]) {
+    let src = faceswap_cpu_kernels::Rgba { data: frame.data(), width: frame.width(), height: frame.height() };
+    faceswap_cpu_kernels::crop_row(src, &map.m, v, faceswap_cpu_kernels::Levels { gain, bias, fill }, planes);
 }
 
 /// The frame shrunk by `scale` (< 1) with an exact area filter: each output pixel is the mean of the source
@@ -152,7 +94,7 @@ mod tests {
         let a = Affine::square_crop(100.0, 50.0, 64.0, 0.0, 128);
         assert_eq!(a.apply(64.0, 64.0), (100.0, 50.0));
         assert_eq!(a.apply(0.0, 0.0), (68.0, 18.0));
-        assert!((a.scale() - 0.5).abs() < 1e-6);
+        assert!((a.m[0].hypot(a.m[3]) - 0.5).abs() < 1e-6, "half a source pixel per output pixel");
         let r = Affine::square_crop(0.0, 0.0, 2.0, std::f32::consts::FRAC_PI_2, 2);
         let (x, y) = r.apply(2.0, 1.0); // one unit along the crop's x axis → along +y in the source
         assert!(x.abs() < 1e-6 && (y - 1.0).abs() < 1e-6, "{x} {y}");

@@ -9,7 +9,8 @@
 //! - [`run_stack`], convolutions and blocks one after the other, image by image when the batch allows (the
 //!   face networks' backbones: each image's tensors stay in its core's cache);
 //! - [`area_downscale`], the exact area filter detection reads a frame through (the one pixel loop over a whole
-//!   frame at full resolution; here for this crate's opt-level, see its module).
+//!   frame at full resolution; here for this crate's opt-level, see its module), and [`crop_row`], the
+//!   sampler every network input is cropped with.
 //!
 //! Burn's `flex` backend runs a BlazeBlock as five passes over memory (depthwise, pointwise, channel padding,
 //! add, activation), each writing a fresh tensor; at BlazeFace's 64×64 level and 88 tiles a tensor is 35 MB, so
@@ -31,10 +32,12 @@
 #![forbid(unsafe_code)]
 
 mod area;
+mod crop;
 mod dense;
 mod stack;
 
 pub use area::{area_downscale, clean_colour};
+pub use crop::{crop_row, Levels, Rgba};
 pub use dense::Dense;
 pub use stack::{run_stack, Layer, Tapped};
 use pulp::Simd;
