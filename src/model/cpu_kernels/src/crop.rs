@@ -97,10 +97,7 @@ fn translated_row(src: Rgba<'_>, m: &[f32; 6], v: usize, Levels { gain, bias, fi
         }
         return;
     }
-    let fy = (y - 0.5).clamp(0.0, h - 1.0);
-    let y0 = fy as usize;
-    let y1 = (y0 + 1).min(src.height - 1);
-    let ty = fy - y0 as f32;
+    let (y0, y1, ty) = between(y, src.height);
     let row = |y: usize| &src.data[y * src.width * 4..][..src.width * 4];
     let (top_row, bottom_row) = (row(y0), row(y1));
     for (u, ((r, g), b)) in r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()).enumerate() {
@@ -109,10 +106,7 @@ fn translated_row(src: Rgba<'_>, m: &[f32; 6], v: usize, Levels { gain, bias, fi
             finish(outside, r, g, b);
             continue;
         }
-        let fx = (x - 0.5).clamp(0.0, w - 1.0);
-        let x0 = fx as usize;
-        let x1 = (x0 + 1).min(src.width - 1);
-        let tx = fx - x0 as f32;
+        let (x0, x1, tx) = between(x, src.width);
         let (a, bb) = (&top_row[x0 * 4..][..3], &top_row[x1 * 4..][..3]);
         let (c, d) = (&bottom_row[x0 * 4..][..3], &bottom_row[x1 * 4..][..3]);
         let mut acc = [0.0f32; 3];
@@ -133,13 +127,7 @@ fn bilinear(src: Rgba<'_>, x: f32, y: f32) -> Option<[f32; 3]> {
     if !(x >= 0.0 && y >= 0.0 && x <= w && y <= h) || src.width == 0 || src.height == 0 {
         return None;
     }
-    // Clamp to the centres of the edge pixels so the border extends half a pixel, as image resizers do.
-    let fx = (x - 0.5).clamp(0.0, w - 1.0);
-    let fy = (y - 0.5).clamp(0.0, h - 1.0);
-    // Truncation is the floor here (fx, fy ≥ 0 after the clamp), and cheaper than `floor` without SSE4.1.
-    let (x0, y0) = (fx as usize, fy as usize);
-    let (x1, y1) = ((x0 + 1).min(src.width - 1), (y0 + 1).min(src.height - 1));
-    let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+    let ((x0, x1, tx), (y0, y1, ty)) = (between(x, src.width), between(y, src.height));
     let pixel = |x: usize, y: usize| &src.data[(y * src.width + x) * 4..][..3];
     let (a, b, c, d) = (pixel(x0, y0), pixel(x1, y0), pixel(x0, y1), pixel(x1, y1));
     let mut out = [0.0; 3];
@@ -149,6 +137,17 @@ fn bilinear(src: Rgba<'_>, x: f32, y: f32) -> Option<[f32; 3]> {
         out[ch] = top + (bottom - top) * ty;
     }
     Some(out)
+}
+
+/// The two pixels a coordinate (pixel centres at +0.5) falls between along an axis of `len ≥ 1` pixels, and the
+/// second one's weight. Clamped to the centres of the edge pixels, so the border extends half a pixel, as image
+/// resizers do.
+#[inline(always)]
+fn between(coord: f32, len: usize) -> (usize, usize, f32) {
+    let f = (coord - 0.5).clamp(0.0, len as f32 - 1.0);
+    // Truncation is the floor here (f ≥ 0 after the clamp), and cheaper than `floor` without SSE4.1.
+    let first = f as usize;
+    (first, (first + 1).min(len - 1), f - first as f32)
 }
 
 #[cfg(test)]
