@@ -225,7 +225,7 @@ impl FlexConv {
         if kh != kw {
             return None;
         }
-        let weight = on_flex(t.weight)?;
+        let (weight, bias) = (on_flex(t.weight)?, on_flex(t.bias)?);
         let (prelu, activation) = match t.after {
             After::PRelu(a) => (Some(on_flex(a)?), Activation::Identity),
             After::Relu => (None, Activation::Relu),
@@ -237,8 +237,9 @@ impl FlexConv {
             kernel: kh,
             stride: t.stride,
             padding: t.padding,
+            // Last, once every tensor is known to be on flex: packing caches the weights for the model's life.
             packed: packed(&weight, c_out, c_in * kh * kw),
-            bias: on_flex(t.bias)?,
+            bias,
             weight,
             prelu,
             activation,

@@ -138,6 +138,7 @@ impl BlazeBlock {
         })
     }
 
+    /// The block as Burn operations, on any backend (and the reference the fused kernel is tested against).
     pub fn forward_composed(&self, x: Tensor<4>) -> Tensor<4> {
         let branch = self.pw.forward(self.dw.forward(x.clone()));
         let mut skip = if self.stride == 2 { max_pool_2x2(x) } else { x };

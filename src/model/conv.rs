@@ -55,13 +55,20 @@ fn conv_fused(conv: &Conv2d, after: &After<'_>, x: &Tensor<4>) -> Option<Tensor<
 pub struct FusedConv {
     weight: Tensor<4>,
     bias: Tensor<1>,
-    /// PReLU's slopes.
-    alpha: Option<Tensor<1>>,
     stride: usize,
     padding: [usize; 4],
-    /// The activation when it is not PReLU (`fused::After` without its borrow).
-    leaky: Option<f32>,
-    relu: bool,
+    after: Activation,
+}
+
+/// What follows the convolution, held (`fused::After` borrows PReLU's slopes).
+// A Burn tensor handle is ~256 bytes; one value lives on the stack per convolution call, so boxing it would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Activation {
+    Nothing,
+    Relu,
+    PRelu(Tensor<1>),
+    Leaky(f32),
 }
 
 impl FusedConv {
@@ -84,27 +91,24 @@ impl FusedConv {
         Some(FusedConv {
             weight: conv.weight.val(),
             bias: conv.bias.as_ref()?.val(),
-            alpha: match after {
-                After::PRelu(p) => Some(p.alpha.val()),
-                _ => None,
-            },
             stride,
             padding,
-            leaky: match after {
-                After::Leaky(l) => Some(l.negative_slope as f32),
-                _ => None,
+            after: match after {
+                After::Nothing => Activation::Nothing,
+                After::Relu => Activation::Relu,
+                After::PRelu(p) => Activation::PRelu(p.alpha.val()),
+                After::Leaky(l) => Activation::Leaky(l.negative_slope as f32),
             },
-            relu: matches!(after, After::Relu),
         })
     }
 
     pub fn tensors(&self) -> crate::device::fused::ConvTensors<'_> {
         use crate::device::fused;
-        let after = match (&self.alpha, self.leaky) {
-            (Some(a), _) => fused::After::PRelu(a),
-            (None, Some(slope)) => fused::After::Leaky(slope),
-            (None, None) if self.relu => fused::After::Relu,
-            (None, None) => fused::After::Nothing,
+        let after = match &self.after {
+            Activation::Nothing => fused::After::Nothing,
+            Activation::Relu => fused::After::Relu,
+            Activation::PRelu(alpha) => fused::After::PRelu(alpha),
+            Activation::Leaky(slope) => fused::After::Leaky(*slope),
         };
         fused::ConvTensors { weight: &self.weight, bias: &self.bias, stride: self.stride, padding: self.padding, after }
     }

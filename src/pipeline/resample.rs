@@ -6,6 +6,7 @@
 //! loops are `faceswap_cpu_kernels::{crop_row, area_downscale}`.
 
 use super::frame::Frame;
+use faceswap_cpu_kernels::{crop_row, Levels, Rgba};
 
 /// `src = [a b c; d e f] · [x y 1]`: maps output pixel centres to source pixel coordinates (pixel centres at
 /// +0.5, y down).
@@ -44,8 +45,9 @@ pub fn crop_to_chw(frame: &Frame, map: &Affine, out: usize, gain: f32, bias: f32
     let plane = out * out;
     let (red, rest) = dst[..3 * plane].split_at_mut(plane);
     let (green, blue) = rest.split_at_mut(plane);
+    let (src, levels) = (source(frame), Levels { gain, bias, fill });
     let rows = red.par_chunks_mut(out).zip(green.par_chunks_mut(out)).zip(blue.par_chunks_mut(out));
-    rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(frame, map, v, [gain, bias, fill], [r, g, b]));
+    rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(src, &map.m, v, levels, [r, g, b]));
 }
 
 /// [`crop_to_chw`] without the parallel rows.
@@ -53,15 +55,15 @@ pub fn crop_to_chw_serial(frame: &Frame, map: &Affine, out: usize, gain: f32, bi
     let plane = out * out;
     let (red, rest) = dst[..3 * plane].split_at_mut(plane);
     let (green, blue) = rest.split_at_mut(plane);
+    let (src, levels) = (source(frame), Levels { gain, bias, fill });
     let rows = red.chunks_mut(out).zip(green.chunks_mut(out)).zip(blue.chunks_mut(out));
-    rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(frame, map, v, [gain, bias, fill], [r, g, b]));
+    rows.enumerate().for_each(|(v, ((r, g), b))| crop_row(src, &map.m, v, levels, [r, g, b]));
 }
 
-/// Row `v` of a crop into its three planes' rows (`faceswap_cpu_kernels::crop_row`: the per-pixel loop, in the
-/// crate optimised in tests and benches as in release builds).
-fn crop_row(frame: &Frame, map: &Affine, v: usize, [gain, bias, fill]: [f32; 3], planes: [&mut [f32]; 3]) {
-    let src = faceswap_cpu_kernels::Rgba { data: frame.data(), width: frame.width(), height: frame.height() };
-    faceswap_cpu_kernels::crop_row(src, &map.m, v, faceswap_cpu_kernels::Levels { gain, bias, fill }, planes);
+/// The frame as the kernel crate's crop (`crop_row`: the per-pixel loop, in the crate optimised in tests and
+/// benches as in release builds) reads it.
+fn source(frame: &Frame) -> Rgba<'_> {
+    Rgba { data: frame.data(), width: frame.width(), height: frame.height() }
 }
 
 /// The frame shrunk by `scale` (< 1) with an exact area filter: each output pixel is the mean of the source

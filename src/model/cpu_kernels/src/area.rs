@@ -56,12 +56,12 @@ impl Taps {
 }
 
 /// A colour as the networks may see it: clamped to [0, 1], NaN and infinities (bad renders upstream) black.
-/// The pipeline's crops use it too (`pipeline::resample`), so the downscaled levels and the crops agree.
+/// The crops use it too ([`crate::crop_row`]), so the downscaled levels and the crops agree.
 ///
 /// Written as three selects, not `is_finite` and `clamp`: those compiled to branches per value and kept the
 /// filter's lanes from vectorising (the filter took 38 ms for a 4K frame).
 #[inline(always)]
-pub fn clean_colour(c: f32) -> f32 {
+pub(crate) fn clean_colour(c: f32) -> f32 {
     const EXPONENT: u32 = 0x7F80_0000;
     let c = if c.to_bits() & EXPONENT == EXPONENT { 0.0 } else { c };
     let c = if c < 0.0 { 0.0 } else { c };
@@ -73,14 +73,14 @@ pub fn clean_colour(c: f32) -> f32 {
 }
 
 /// The RGBA image `src` (`w × h`, interleaved, row-major) shrunk by `scale` (< 1): each output pixel is the mean
-/// of the source area it covers, partial pixels weighted by their overlap, colours cleaned first ([`clean_colour`]), alpha
-/// one. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only the source they cover),
-/// returned with its width and height. Runs of output rows are computed in parallel; each output row first adds
-/// up the source rows it covers, weighted, into one full-width row (a contiguous loop that runs on the widest
-/// vectors the CPU has), then filters that row horizontally. Filtering every source row horizontally first, as
-/// this did before, spent most of a 4K frame's 21 ms in four-lane arithmetic over taps of varying length. Per
-/// colour, sums are taken in tap order, vertical then horizontal, so the result does not depend on the thread
-/// count or the vector width.
+/// of the source area it covers, partial pixels weighted by their overlap, colours cleaned first
+/// ([`clean_colour`]), alpha one. Output `ceil(w·scale) × ceil(h·scale)` (the last column and row average only
+/// the source they cover), returned with its width and height. Runs of output rows are computed in parallel;
+/// each output row first adds up the source rows it covers, weighted, into one full-width row (a contiguous loop
+/// on the widest vectors the CPU has), then filters that row horizontally (filtering every source row
+/// horizontally first spent most of a 4K frame's 21 ms in four-lane arithmetic over taps of varying length).
+/// Per colour, sums are taken in tap order, vertical then horizontal, so the result depends on neither the
+/// thread count nor the vector width.
 pub fn area_downscale(src: &[f32], w: usize, h: usize, scale: f32) -> (usize, usize, Vec<f32>) {
     area_downscale_up_to(src, w, h, scale, Isa::Avx512)
 }

@@ -36,7 +36,8 @@ mod crop;
 mod dense;
 mod stack;
 
-pub use area::{area_downscale, clean_colour};
+pub use area::area_downscale;
+use area::clean_colour;
 pub use crop::{crop_row, Levels, Rgba};
 pub use dense::Dense;
 pub use stack::{run_stack, Layer, Tapped};

@@ -90,25 +90,28 @@ pub fn run_stack(layers: &[Layer<'_>], taps: &[usize], x: &[f32], batch: usize, 
         plans.push((size, plan));
         size = plan.out;
     }
-    let tapped = |i: usize| {
-        let [ho, wo] = plans[i].1.out;
-        Tapped { values: vec![0.0; batch * layers[i].channels_out() * ho * wo], channels: layers[i].channels_out(), size: [ho, wo] }
-    };
-    let mut outputs: Vec<Tapped> = taps.iter().map(|&i| tapped(i)).collect();
+    let tapped = |i: usize, values: Vec<f32>| Tapped { values, channels: layers[i].channels_out(), size: plans[i].1.out };
+    let last = taps[taps.len() - 1];
     let threads = rayon::current_num_threads();
     // Image by image only when every thread gets the same number of images, or at least two (then one more
     // than another is a smaller share).
     if !(batch.is_multiple_of(threads) || batch >= 2 * threads) {
-        let mut current = std::borrow::Cow::Borrowed(x);
-        for (i, (layer, &(size, plan))) in layers.iter().zip(&plans).enumerate().take(taps[taps.len() - 1] + 1) {
+        let (mut outputs, mut current) = (Vec::with_capacity(taps.len()), std::borrow::Cow::Borrowed(x));
+        for (i, (layer, &(size, plan))) in layers.iter().zip(&plans).enumerate().take(last + 1) {
             let y = layer.run_batch(&current, batch, size, plan);
-            if let Some(t) = taps.iter().position(|&t| t == i) {
-                outputs[t].values.copy_from_slice(&y);
+            if i == last {
+                outputs.push(tapped(i, y));
+                break;
+            }
+            if taps.contains(&i) {
+                outputs.push(tapped(i, y.clone()));
             }
             current = std::borrow::Cow::Owned(y);
         }
         return Ok(outputs);
     }
+    let zeros = |i: usize| vec![0.0; batch * layers[i].channels_out() * plans[i].1.out[0] * plans[i].1.out[1]];
+    let mut outputs: Vec<Tapped> = taps.iter().map(|&i| tapped(i, zeros(i))).collect();
     // Each image's slice of every tapped output, then the images in parallel.
     let image_len = x.len() / batch;
     let mut per_image: Vec<Vec<&mut [f32]>> = (0..batch).map(|_| Vec::with_capacity(taps.len())).collect();
@@ -129,7 +132,7 @@ pub fn run_stack(layers: &[Layer<'_>], taps: &[usize], x: &[f32], batch: usize, 
             }
             let mut from = From::Image;
             let mut next_tap = 0;
-            for (i, (layer, &(size, plan))) in layers.iter().zip(&plans).enumerate().take(taps[taps.len() - 1] + 1) {
+            for (i, (layer, &(size, plan))) in layers.iter().zip(&plans).enumerate().take(last + 1) {
                 let out_len = layer.channels_out() * plan.out[0] * plan.out[1];
                 if taps[next_tap] == i {
                     let (done, rest) = tap_slices.split_at_mut(next_tap);
