@@ -56,6 +56,12 @@ pub struct Args {
     /// saved, so a resumed run trains a new one.
     #[arg(long, default_value_t = 0.0)]
     pub gan_weight: f32,
+    /// Weight of a code discriminator that the shared latent must fool (DeepFaceLab's "true face power",
+    /// for any number of identities; df only): swaps look more like the target identity where one
+    /// identity's footage lacks the other's poses, at some cost in expression. 0 = off; 0.01-0.05 on a
+    /// model whose reconstructions already look right. Not saved: a resumed run trains a new discriminator.
+    #[arg(long, default_value_t = 0.0)]
+    pub true_face: f32,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -115,7 +121,7 @@ pub fn run(args: Args) -> Result<(), String> {
     // The model's record says at which iteration its Adam state was saved: a state file from another
     // checkpoint (an interrupted save, a copied model) is not used.
     let saved_state_at = resume.as_ref().and_then(|m| m.training.get("optimizer_iteration").and_then(|v| v.as_u64()));
-    let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed, gan_weight: args.gan_weight };
+    let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed, gan_weight: args.gan_weight, true_face: args.true_face };
     let mut trainer = Trainer::new(&sets, settings, &dev, resume)?;
     let adam = optimizer_path(&args.out);
     if args.resume {
@@ -140,6 +146,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "learning_rate": args.learning_rate,
         "seed": args.seed,
         "gan_weight": args.gan_weight,
+        "true_face": args.true_face,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),
@@ -171,6 +178,9 @@ pub fn run(args: Args) -> Result<(), String> {
         let mut msg: Vec<String> = trainer.identities.iter().zip(&losses).map(|(n, l)| format!("{n} {l:.4}")).collect();
         if let Some(d) = trainer.discriminator_loss {
             msg.push(format!("D {d:.3}"));
+        }
+        if let Some(d) = trainer.code_discriminator_loss {
+            msg.push(format!("code D {d:.3}"));
         }
         bar.set_message(msg.join("  "));
         bar.inc(1);

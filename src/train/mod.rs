@@ -5,3 +5,4 @@ pub mod loss;
 pub mod patchgan;
 pub mod preview;
 pub mod trainer;
+pub mod true_face;

@@ -4,9 +4,10 @@
 use super::augment::{augment, Rng};
 use super::loss;
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
+use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
 use crate::faceset::{FaceSample, FaceSet, FaceSetError};
 use crate::model::swap_model::SwapModel;
-use crate::model::swapnet::{SwapNet, SwapNetConfig};
+use crate::model::swapnet::{Arch, SwapNet, SwapNetConfig};
 use crate::pipeline::align::FaceTemplate;
 use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
@@ -22,6 +23,9 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Weight of the PatchGAN term in the generator's loss; 0 trains without a discriminator (the default).
     pub gan_weight: f32,
+    /// Weight of the code discriminator's confusion term in the encoder's loss ([`super::true_face`]);
+    /// 0 trains without one (the default). `Df` networks only.
+    pub true_face: f32,
 }
 
 /// A training run in progress.
@@ -43,6 +47,10 @@ pub struct Trainer {
     gan: Option<(PatchDiscriminator, ModuleOptimizer)>,
     /// The discriminator's loss at the last step (real and reconstructed patches; 2·ln 2 ≈ 1.39 = guessing).
     pub discriminator_loss: Option<f32>,
+    /// The code discriminator and its own Adam, when `true_face > 0`.
+    codes: Option<(CodeDiscriminator, ModuleOptimizer)>,
+    /// The code discriminator's loss at the last step (ln N = guessing among N identities).
+    pub code_discriminator_loss: Option<f32>,
 }
 
 impl Trainer {
@@ -85,9 +93,24 @@ impl Trainer {
         }
         // The discriminator is not saved with the model: a resumed GAN run starts it afresh.
         let gan = (settings.gan_weight > 0.0).then(|| (PatchDiscriminatorConfig::new().with_channels(settings.net.encoder_channels.max(16)).init(&ad), adam()));
+        if !(settings.true_face >= 0.0 && settings.true_face.is_finite()) {
+            return Err(format!("the true-face weight must be 0 or more, not {}", settings.true_face));
+        }
+        if settings.true_face > 0.0 && settings.net.arch != Arch::Df {
+            // LIAE's latent carries the identity by design (its per-identity inter blocks): confusing it would
+            // undo the architecture. DeepFaceLab offers true face for DF only, for the same reason.
+            return Err("--true-face needs the df architecture (LIAE's latent holds the identity on purpose)".into());
+        }
+        // Like the PatchGAN, the code discriminator is not saved: a resumed run starts it afresh.
+        let codes = (settings.true_face > 0.0).then(|| {
+            let channels = settings.net.decoder_channels * 8;
+            (CodeDiscriminatorConfig::new(channels, settings.net.identities).with_channels(channels.min(256)).init(&ad), adam())
+        });
         Ok(Trainer {
             gan,
             discriminator_loss: None,
+            codes,
+            code_discriminator_loss: None,
             net: net.map(&mut StableParamIds::default()),
             optim: adam(),
             rng: Rng::new(settings.seed),
@@ -117,18 +140,27 @@ impl Trainer {
         (t(input, 3), t(target, 3), t(mask, 1))
     }
 
-    /// One optimisation step over every identity; returns the loss of each.
+    /// One optimisation step over every identity; returns the reconstruction loss of each (without the
+    /// optional adversarial terms, which are reported as the discriminators' losses).
     pub fn step(&mut self) -> Result<Vec<f32>, String> {
         // Batches depend only on the seed and the iteration, so a resumed run draws what the uninterrupted one
         // would have.
         self.rng = Rng::new(self.settings.seed ^ self.iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut total: Option<Tensor<1>> = None;
         let mut parts = Vec::new();
-        let (mut reals, mut fakes) = (Vec::new(), Vec::new());
+        let (mut reals, mut fakes, mut latents) = (Vec::new(), Vec::new(), Vec::new());
         for id in 0..self.identities.len() {
             let (input, target, mask) = self.batch(id);
-            let out = self.net.forward(input, id);
-            let mut l = loss::reconstruction(out.rgb.clone(), out.mask, target.clone(), mask.clone());
+            let (out, latent) = self.net.forward_with_latent(input, id);
+            let reconstruction = loss::reconstruction(out.rgb.clone(), out.mask, target.clone(), mask.clone());
+            // What is reported (progress bar, history, loss curve) is the reconstruction alone: adversarial
+            // terms hover around constants (ln 2 and the like) and would hide the curve.
+            parts.push(reconstruction.clone());
+            let mut l = reconstruction;
+            if let Some((d, _)) = &self.codes {
+                l = l + confusion_loss(d.forward(latent.clone())) * self.settings.true_face;
+                latents.push(latent.detach());
+            }
             if let Some((d, _)) = &self.gan {
                 // The face only, as the reconstruction loss sees it: background zeroed in both.
                 let m3 = mask.repeat_dim(1, 3);
@@ -137,18 +169,15 @@ impl Trainer {
                 reals.push(target * m3);
                 fakes.push(fake.detach());
             }
-            parts.push(l.clone());
             total = Some(match total {
                 Some(t) => t + l,
                 None => l,
             });
         }
         let total = total.ok_or("no identities")?;
-        let values: Vec<f32> = parts
-            .into_iter()
-            .map(|p| p.detach().try_into_data().ok().and_then(|d| d.try_into_vec::<f32>().ok()).and_then(|v| v.first().copied()).unwrap_or(f32::NAN))
-            .collect();
-        if values.iter().any(|v| !v.is_finite()) {
+        let scalar = |t: Tensor<1>| t.detach().try_into_data().ok().and_then(|d| d.try_into_vec::<f32>().ok()).and_then(|v| v.first().copied()).unwrap_or(f32::NAN);
+        let values: Vec<f32> = parts.into_iter().map(scalar).collect();
+        if values.iter().any(|v| !v.is_finite()) || !scalar(total.clone()).is_finite() {
             return Err(format!("the loss became {values:?} at iteration {}: lower the learning rate", self.iteration));
         }
         let grads = GradientsParams::from_grads(total.backward(), &self.net);
@@ -156,10 +185,25 @@ impl Trainer {
         if let Some((d, mut optim)) = self.gan.take() {
             let (real, fake) = (Tensor::cat(reals, 0), Tensor::cat(fakes, 0));
             let d_loss = bce_logits(d.forward(real), true) + bce_logits(d.forward(fake), false);
-            self.discriminator_loss = d_loss.clone().detach().try_into_data().ok().and_then(|d| d.try_into_vec::<f32>().ok()).and_then(|v| v.first().copied());
+            self.discriminator_loss = Some(scalar(d_loss.clone()));
             let grads = GradientsParams::from_grads(d_loss.backward(), &d);
             let d = optim.step(self.settings.learning_rate, d, grads);
             self.gan = Some((d, optim));
+        }
+        if let Some((d, mut optim)) = self.codes.take() {
+            let mut d_loss: Option<Tensor<1>> = None;
+            for (id, latent) in latents.into_iter().enumerate() {
+                let l = classification_loss(d.forward(latent), id);
+                d_loss = Some(match d_loss {
+                    Some(t) => t + l,
+                    None => l,
+                });
+            }
+            let d_loss = d_loss.ok_or("no identities")? / self.identities.len() as f32;
+            self.code_discriminator_loss = Some(scalar(d_loss.clone()));
+            let grads = GradientsParams::from_grads(d_loss.backward(), &d);
+            let d = optim.step(self.settings.learning_rate, d, grads);
+            self.codes = Some((d, optim));
         }
         self.iteration += 1;
         self.history.push((self.iteration, values.clone()));
@@ -270,7 +314,7 @@ mod tests {
             fixture_set(&dir.path().join("others"), "others", &["grid_s1_bbaf2n_0030", "astronaut"]),
         ];
         let net = SwapNetConfig::new(32, 2).with_encoder_channels(8).with_decoder_channels(8).with_bottleneck(32);
-        let settings = TrainSettings { net, batch: 4, learning_rate: 5e-4, seed: 1, gan_weight: 0.0 };
+        let settings = TrainSettings { net, batch: 4, learning_rate: 5e-4, seed: 1, gan_weight: 0.0, true_face: 0.0 };
         let device = crate::device::cpu();
         let mut t = Trainer::new(&sets, settings, &device, None).unwrap();
         let losses: Vec<f32> = (0..60).map(|_| t.step().unwrap().iter().sum()).collect();
@@ -294,7 +338,7 @@ mod tests {
     fn resume_panicked_on_untracked_parameters() {
         let dir = tempfile::tempdir().unwrap();
         let (sets, net) = (tiny_sets(dir.path(), &["tos_0095"], &["grid_s1_bbaf2n_0030"]), tiny_net());
-        let settings = TrainSettings { net, batch: 2, learning_rate: 5e-4, seed: 3, gan_weight: 0.0 };
+        let settings = TrainSettings { net, batch: 2, learning_rate: 5e-4, seed: 3, gan_weight: 0.0, true_face: 0.0 };
         let device = crate::device::cpu();
         let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         t.step().unwrap();
@@ -313,7 +357,7 @@ mod tests {
     fn resume_with_optimizer_state_continues_the_same_run() {
         let dir = tempfile::tempdir().unwrap();
         let (sets, net) = (tiny_sets(dir.path(), &["tos_0095"], &["grid_s1_bbaf2n_0030"]), tiny_net());
-        let settings = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 5, gan_weight: 0.0 };
+        let settings = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 5, gan_weight: 0.0, true_face: 0.0 };
         let device = crate::device::cpu();
         let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         for _ in 0..3 {
@@ -359,7 +403,7 @@ mod tests {
         let (sets, net) = (tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]), tiny_net());
         let device = crate::device::cpu();
         let run = |gan_weight: f32| {
-            let settings = TrainSettings { net: net.clone(), batch: 2, learning_rate: 1e-3, seed: 9, gan_weight };
+            let settings = TrainSettings { net: net.clone(), batch: 2, learning_rate: 1e-3, seed: 9, gan_weight, true_face: 0.0 };
             let mut t = Trainer::new(&sets, settings, &device, None).unwrap();
             let d: Vec<f32> = (0..10).map(|_| {
                 t.step().unwrap();
@@ -373,7 +417,37 @@ mod tests {
         assert!(d.iter().all(|v| v.is_finite()));
         eprintln!("discriminator loss over 10 steps: {d:?}");
         assert_ne!(plain, with_gan, "the GAN term must change training");
-        let bad = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 9, gan_weight: -1.0 };
+        let bad = TrainSettings { net, batch: 2, learning_rate: 1e-3, seed: 9, gan_weight: -1.0, true_face: 0.0 };
         assert!(Trainer::new(&sets, bad, &device, None).is_err());
+    }
+
+    /// With a true-face weight a code discriminator is trained beside the network (its loss is reported) and
+    /// its confusion term changes the network's steps; LIAE and negative weights are refused. Whether the
+    /// discriminator can learn is `true_face::tests::shapes_and_adam_steps_teach_it_whose_code`: here, against
+    /// an encoder that is pushed to confuse it on augmented batches of two, its loss wanders around ln 2
+    /// (guessing) for 30 steps, so this test does not ask more of it.
+    #[test]
+    fn true_face_option_trains_a_code_discriminator() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sets, net) = (tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]), tiny_net());
+        let device = crate::device::cpu();
+        let settings = |true_face: f32| TrainSettings { net: net.clone(), batch: 2, learning_rate: 1e-3, seed: 11, gan_weight: 0.0, true_face };
+        let run = |true_face: f32| {
+            let mut t = Trainer::new(&sets, settings(true_face), &device, None).unwrap();
+            let d: Vec<f32> = (0..30).map(|_| {
+                t.step().unwrap();
+                t.code_discriminator_loss.unwrap_or(f32::NAN)
+            }).collect();
+            (t.history.last().unwrap().1.clone(), d)
+        };
+        let (plain, none) = run(0.0);
+        let (confused, d) = run(0.01);
+        assert!(none.iter().all(|v| v.is_nan()), "no code discriminator without a weight");
+        eprintln!("code discriminator loss over 30 steps: {d:?}");
+        assert!(d.iter().all(|v| v.is_finite()), "{d:?}");
+        assert_ne!(plain, confused, "the confusion term must change training");
+        assert!(Trainer::new(&sets, settings(-0.5), &device, None).is_err());
+        let liae = TrainSettings { net: net.clone().with_arch(Arch::Liae), ..settings(0.01) };
+        assert!(Trainer::new(&sets, liae, &device, None).is_err());
     }
 }

@@ -135,6 +135,15 @@ impl SwapNet {
     /// # Shapes
     /// - input: `[b, 3, res, res]`, RGB in [0, 1]
     pub fn forward(&self, x: Tensor<4>, identity: usize) -> SwapOutput {
+        self.forward_with_latent(x, identity).0
+    }
+
+    /// [`SwapNet::forward`], also returning the latent the decoder read: for `Df` the shared inter block's
+    /// output, the same whichever identity decodes it (training's code discriminator looks at it).
+    ///
+    /// # Shapes
+    /// - latent: `[b, 8·decoder_channels, res/8, res/8]` (`Df`); twice the channels for `Liae`
+    pub fn forward_with_latent(&self, x: Tensor<4>, identity: usize) -> (SwapOutput, Tensor<4>) {
         let identity = identity.min(self.identities() - 1);
         let code = self.encoder.forward(x);
         let (latent, decoder) = if self.arch == 0 {
@@ -146,8 +155,8 @@ impl SwapNet {
             let common = self.inters[0].forward(code);
             (Tensor::cat(vec![own, common], 1), &self.decoders[0])
         };
-        let (rgb, mask) = decoder.forward(latent);
-        SwapOutput { rgb: sigmoid(rgb), mask: sigmoid(mask) }
+        let (rgb, mask) = decoder.forward(latent.clone());
+        (SwapOutput { rgb: sigmoid(rgb), mask: sigmoid(mask) }, latent)
     }
 }
 
