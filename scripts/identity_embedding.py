@@ -15,6 +15,9 @@ and whether the face is closer to s1. The summary gives the mean distances, the 
 s1, baselines that show the measure itself works (the original frames against both identities, and the
 distance between the two identities), and a control: the original faces resampled to the model's resolution
 and back, which loses detail but keeps the identity, so that a swap is not credited with what blur alone does.
+It also reports how far the swapped face's head turn is from the original's (the nose's offset from between
+the eyes, from the same 5-point predictor, in eye distances): a model can look more like s1 by rendering s1's
+usual pose instead of the shot's, and that is a worse swap, not a better one.
 
 The face is found once, on the original frame, with dlib's detector (largest face, detection score offset
 --detect-threshold); the swapped frame's face is embedded inside that same rectangle, since the node swaps in
@@ -96,10 +99,17 @@ class Embedder:
         return max(faces, key=lambda r: r.area()) if faces else None
 
     def embed(self, rgb, rect):
+        """The 128-d descriptor, and the head's turn as the 5-point predictor sees it: the nose's horizontal
+        offset from the midpoint of the two eyes, in eye distances (about 0 frontal, growing as the head turns;
+        the sign tells the side)."""
         import numpy as np
 
         shape = self.shapes(rgb, rect)
-        return np.array(self.net.compute_face_descriptor(rgb, shape))
+        # dlib's 5-point layout: 0-1 one eye's corners, 2-3 the other's, 4 the base of the nose.
+        p = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=float)
+        eye_a, eye_b = p[0:2].mean(axis=0), p[2:4].mean(axis=0)
+        turn = (p[4][0] - (eye_a[0] + eye_b[0]) / 2) / max(np.linalg.norm(eye_a - eye_b), 1.0)
+        return np.array(self.net.compute_face_descriptor(rgb, shape)), float(turn)
 
 
 def degraded(rgb, rect, size: int):
@@ -142,7 +152,7 @@ def reference_embeddings(emb: Embedder, clips: list[Path], every: int) -> list:
             rgb = load_rgb(frame)
             rect = emb.largest_face(rgb)
             if rect is not None:
-                out.append(emb.embed(rgb, rect))
+                out.append(emb.embed(rgb, rect)[0])
     return out
 
 
@@ -202,11 +212,15 @@ def main() -> int:
         if rect is None:
             missing.append((n, "dlib finds no face in the original"))
             continue
+        (source, source_turn), (swapped, swapped_turn) = emb.embed(src, rect), emb.embed(sw, rect)
+        control, control_turn = emb.embed(degraded(src, rect, args.control_size), rect)
         rows.append({
             "frame": n,
-            "source": emb.embed(src, rect),
-            "swapped": emb.embed(sw, rect),
-            "control": emb.embed(degraded(src, rect, args.control_size), rect),
+            "source": source,
+            "swapped": swapped,
+            "control": control,
+            "turn_error": abs(swapped_turn - source_turn),
+            "control_turn_error": abs(control_turn - source_turn),
         })
     if not rows:
         print("no frame could be measured", file=sys.stderr)
@@ -222,7 +236,8 @@ def main() -> int:
     for r in rows:
         d_s1, d_sci, d_orig = dist(r["swapped"], s1), dist(r["swapped"], scientist), dist(r["swapped"], r["source"])
         closer = ref_name if d_s1 < d_sci else own_name
-        per_frame.append({"frame": r["frame"], "d_s1": d_s1, "d_scientist": d_sci, "d_original": d_orig, "closer_to": closer})
+        per_frame.append({"frame": r["frame"], "d_s1": d_s1, "d_scientist": d_sci, "d_original": d_orig, "closer_to": closer,
+                          "turn_error": r["turn_error"]})
         print(f" {r['frame']:5d}  {d_s1:.3f}  {d_sci:12.3f}  {d_orig:15.3f}  {closer}")
     for n, why in missing:
         print(f" {n:5d}  -- {why}")
@@ -237,6 +252,9 @@ def main() -> int:
         "mean_d_original": mean("d_original"),
         "fraction_closer_to_s1": fraction,
         "fraction_within_0.6_of_s1": sum(f["d_s1"] < SAME_PERSON for f in per_frame) / len(per_frame),
+        # Does the swapped face keep the original's pose? A swap that rendered its own identity's usual pose
+        # would score identity well and still be unusable in a shot.
+        "mean_turn_error": mean("turn_error"),
         # Baselines: the measure separates the two people, and the untouched frames sit with the scientist.
         "baseline_d_s1_scientist": dist(s1, scientist),
         "baseline_original_mean_d_s1": float(np.mean([dist(r["source"], s1) for r in rows])),
@@ -247,6 +265,7 @@ def main() -> int:
         "control_mean_d_s1": float(np.mean([dist(r["control"], s1) for r in rows])),
         "control_mean_d_scientist": float(np.mean([dist(r["control"], scientist) for r in rows])),
         "control_fraction_closer_to_s1": sum(dist(r["control"], s1) < dist(r["control"], scientist) for r in rows) / len(rows),
+        "control_mean_turn_error": float(np.mean([r["control_turn_error"] for r in rows])),
         "reference_faces": len(refs),
     }
     n_s1 = sum(f["closer_to"] == ref_name for f in per_frame)
@@ -258,6 +277,7 @@ def main() -> int:
     show("mean distance to its own original frame", f"{summary['mean_d_original']:.3f}")
     show(f"frames closer to {ref_name} than to {own_name}", f"{fraction:.1%} ({n_s1}/{len(per_frame)})")
     show(f"frames within {SAME_PERSON} of {ref_name}", f"{summary['fraction_within_0.6_of_s1']:.1%}")
+    show("head turn vs the original (eye distances)", f"{summary['mean_turn_error']:.3f}")
     print("baselines")
     show(f"{ref_name} mean vs {own_name} mean", f"{summary['baseline_d_s1_scientist']:.3f}")
     show(f"original frames: mean distance to {ref_name}", f"{summary['baseline_original_mean_d_s1']:.3f}")
@@ -267,6 +287,7 @@ def main() -> int:
     show(f"mean distance to {ref_name}", f"{summary['control_mean_d_s1']:.3f}")
     show(f"mean distance to {own_name}", f"{summary['control_mean_d_scientist']:.3f}")
     show(f"frames closer to {ref_name}", f"{summary['control_fraction_closer_to_s1']:.1%}")
+    show("head turn vs the original (eye distances)", f"{summary['control_mean_turn_error']:.3f}")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "frames": per_frame, "missing": missing}, indent=2))
     if args.min_fraction is not None and fraction < args.min_fraction:
