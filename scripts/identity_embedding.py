@@ -219,6 +219,7 @@ def main() -> int:
             "source": source,
             "swapped": swapped,
             "control": control,
+            "source_turn": source_turn,
             "turn_error": abs(swapped_turn - source_turn),
             "control_turn_error": abs(control_turn - source_turn),
         })
@@ -255,6 +256,7 @@ def main() -> int:
         # Does the swapped face keep the original's pose? A swap that rendered its own identity's usual pose
         # would score identity well and still be unusable in a shot.
         "mean_turn_error": mean("turn_error"),
+        "original_mean_turn": float(np.mean([abs(r["source_turn"]) for r in rows])),
         # Baselines: the measure separates the two people, and the untouched frames sit with the scientist.
         "baseline_d_s1_scientist": dist(s1, scientist),
         "baseline_original_mean_d_s1": float(np.mean([dist(r["source"], s1) for r in rows])),
@@ -283,6 +285,7 @@ def main() -> int:
     show(f"original frames: mean distance to {ref_name}", f"{summary['baseline_original_mean_d_s1']:.3f}")
     show(f"original frames: mean distance to {own_name}", f"{summary['baseline_original_mean_d_scientist']:.3f}")
     show(f"{ref_name} reference faces: mean distance to {ref_name} mean", f"{summary['baseline_reference_mean_d_s1']:.3f}")
+    show("original frames: mean head turn (eye distances)", f"{summary['original_mean_turn']:.3f}")
     print(f"control (original faces resampled to {args.control_size} px and back: detail lost, identity kept)")
     show(f"mean distance to {ref_name}", f"{summary['control_mean_d_s1']:.3f}")
     show(f"mean distance to {own_name}", f"{summary['control_mean_d_scientist']:.3f}")
