@@ -57,9 +57,10 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0)]
     pub gan_weight: f32,
     /// Weight of a code discriminator that the shared latent must fool (DeepFaceLab's "true face power",
-    /// for any number of identities; df only): swaps look more like the target identity where one
-    /// identity's footage lacks the other's poses, at some cost in expression. 0 = off; 0.01-0.05 on a
-    /// model whose reconstructions already look right. Not saved: a resumed run trains a new discriminator.
+    /// for any number of identities; df only). On the default model it made the swap onto the identity
+    /// with few faces more alike and the other direction worse (models/ARCHITECTURES.md). 0 = off;
+    /// 0.01-0.05 on a model whose reconstructions already look right. Not saved: a resumed run trains a
+    /// new discriminator.
     #[arg(long, default_value_t = 0.0)]
     pub true_face: f32,
     /// cpu, gpu or auto (GPU when a real one exists).

@@ -91,8 +91,6 @@ impl Trainer {
         if !(settings.gan_weight >= 0.0 && settings.gan_weight.is_finite()) {
             return Err(format!("the GAN weight must be 0 or more, not {}", settings.gan_weight));
         }
-        // The discriminator is not saved with the model: a resumed GAN run starts it afresh.
-        let gan = (settings.gan_weight > 0.0).then(|| (PatchDiscriminatorConfig::new().with_channels(settings.net.encoder_channels.max(16)).init(&ad), adam()));
         if !(settings.true_face >= 0.0 && settings.true_face.is_finite()) {
             return Err(format!("the true-face weight must be 0 or more, not {}", settings.true_face));
         }
@@ -101,9 +99,10 @@ impl Trainer {
             // undo the architecture. DeepFaceLab offers true face for DF only, for the same reason.
             return Err("--true-face needs the df architecture (LIAE's latent holds the identity on purpose)".into());
         }
-        // Like the PatchGAN, the code discriminator is not saved: a resumed run starts it afresh.
+        // The discriminators are not saved with the model: a resumed run starts them afresh.
+        let gan = (settings.gan_weight > 0.0).then(|| (PatchDiscriminatorConfig::new().with_channels(settings.net.encoder_channels.max(16)).init(&ad), adam()));
         let codes = (settings.true_face > 0.0).then(|| {
-            let channels = settings.net.decoder_channels * 8;
+            let channels = settings.net.latent_channels();
             (CodeDiscriminatorConfig::new(channels, settings.net.identities).with_channels(channels.min(256)).init(&ad), adam())
         });
         Ok(Trainer {
@@ -177,8 +176,9 @@ impl Trainer {
         let total = total.ok_or("no identities")?;
         let scalar = |t: Tensor<1>| t.detach().try_into_data().ok().and_then(|d| d.try_into_vec::<f32>().ok()).and_then(|v| v.first().copied()).unwrap_or(f32::NAN);
         let values: Vec<f32> = parts.into_iter().map(scalar).collect();
-        if values.iter().any(|v| !v.is_finite()) || !scalar(total.clone()).is_finite() {
-            return Err(format!("the loss became {values:?} at iteration {}: lower the learning rate", self.iteration));
+        let sum = scalar(total.clone());
+        if values.iter().any(|v| !v.is_finite()) || !sum.is_finite() {
+            return Err(format!("the loss became {values:?} (with adversarial terms {sum}) at iteration {}: lower the learning rate", self.iteration));
         }
         let grads = GradientsParams::from_grads(total.backward(), &self.net);
         self.net = self.optim.step(self.settings.learning_rate, self.net.clone(), grads);
@@ -191,14 +191,7 @@ impl Trainer {
             self.gan = Some((d, optim));
         }
         if let Some((d, mut optim)) = self.codes.take() {
-            let mut d_loss: Option<Tensor<1>> = None;
-            for (id, latent) in latents.into_iter().enumerate() {
-                let l = classification_loss(d.forward(latent), id);
-                d_loss = Some(match d_loss {
-                    Some(t) => t + l,
-                    None => l,
-                });
-            }
+            let d_loss = latents.into_iter().enumerate().map(|(id, latent)| classification_loss(d.forward(latent), id)).reduce(|a, b| a + b);
             let d_loss = d_loss.ok_or("no identities")? / self.identities.len() as f32;
             self.code_discriminator_loss = Some(scalar(d_loss.clone()));
             let grads = GradientsParams::from_grads(d_loss.backward(), &d);

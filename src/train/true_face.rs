@@ -1,11 +1,12 @@
 //! An optional code discriminator, DeepFaceLab's "true face power" generalised to N identities: a small
 //! classifier reads the latent the decoders read (the shared inter block's output, `Df` only) and guesses
 //! whose face it came from; the encoder is pushed to make that guess uniform ("domain confusion", Tzeng et
-//! al. 2015). Codes that carry no identity are codes every decoder has seen during training, so a decoder
-//! fed another identity's face decodes from familiar ground instead of extrapolating (which is what blurs a
-//! swap when one identity was filmed in poses the other never was). The price, as in DeepFaceLab: the code
-//! also loses some of what correlates with identity in the footage (pose, expression), so a high weight
-//! trades fidelity to the target's expression for likeness. Training only: not part of the model file.
+//! al. 2015). The aim: codes that carry no identity are codes every decoder has seen in training, so a
+//! decoder fed another identity's face decodes from familiar ground instead of extrapolating. The risk, as in
+//! DeepFaceLab: the code also loses what correlates with identity in the footage (pose, expression).
+//! Measured on the default model (`models/ARCHITECTURES.md`, "True face and GAN on the default model"): the
+//! swap onto the identity with few faces got more alike and kept the shot's pose better; the other direction
+//! got worse. Training only: not part of the model file.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};

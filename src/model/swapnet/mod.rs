@@ -84,13 +84,18 @@ impl SwapNetConfig {
         }
     }
 
+    /// Channels of the `Df` latent (the shared inter block's output, what each decoder reads).
+    pub fn latent_channels(&self) -> usize {
+        self.decoder_channels * 8
+    }
+
     pub fn init(&self, device: &Device) -> SwapNet {
         let encoder = EncoderConfig::new(self.encoder_channels).init(device);
         let lowest = self.resolution / 16;
         let enc_out = encoder.output_channels() * lowest * lowest;
         // The inter block hands the decoder a lowest×lowest grid at twice the lowest resolution after one
         // upscale; for LIAE two inter outputs are concatenated.
-        let inter_cfg = InterConfig::new(enc_out, self.bottleneck, lowest, self.decoder_channels * 8);
+        let inter_cfg = InterConfig::new(enc_out, self.bottleneck, lowest, self.latent_channels());
         let inter_out = inter_cfg.output_channels();
         let (inters, decoders) = match self.arch {
             Arch::Df => (
@@ -142,7 +147,8 @@ impl SwapNet {
     /// output, the same whichever identity decodes it (training's code discriminator looks at it).
     ///
     /// # Shapes
-    /// - latent: `[b, 8·decoder_channels, res/8, res/8]` (`Df`); twice the channels for `Liae`
+    /// - latent: `[b, latent_channels, res/8, res/8]` (`Df`, [`SwapNetConfig::latent_channels`]); twice
+    ///   the channels for `Liae`
     pub fn forward_with_latent(&self, x: Tensor<4>, identity: usize) -> (SwapOutput, Tensor<4>) {
         let identity = identity.min(self.identities() - 1);
         let code = self.encoder.forward(x);
