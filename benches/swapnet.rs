@@ -6,6 +6,8 @@
 //!   takes it: for each of the 2 identities a batch of 8 crops through the encoder and that identity's decoder,
 //!   the reconstruction loss (DSSIM + MSE + mask MSE), the summed loss backward, one Adam step. Random crops
 //!   stand in for augmented faces (augmentation itself is not timed here).
+//! - `swapnet_default/train_step_b8x2`: the same step for the shipped default model's shape (64 px, DF, encoder
+//!   16, bottleneck 128, decoder 16, random weights): what training the default model costs an iteration.
 //! - `swapnet_128/infer_b1`: one crop through encoder and decoder, RGB and mask read back: what a render runs
 //!   per face.
 //! - `swapnet_default/infer_b1`: the same with the shipped default model (`models/default.safetensors`, 64 px):
@@ -52,18 +54,19 @@ fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.try_into_data().expect("readback").try_into_vec::<f32>().expect("f32 output")
 }
 
-fn swapnet(c: &mut Criterion) {
+/// `swapnet_{name}/train_step_b8x2`: one trainer step of a network shaped `config`.
+fn train_step(c: &mut Criterion, name: &str, config: SwapNetConfig) {
     let device = faceswap_ofx::device::cpu();
     device.seed(1);
-    let mut g = c.benchmark_group("swapnet_128");
-    // A step takes seconds: 10 samples of one iteration each, not criterion's 1+2+…+10 iterations.
+    let mut g = c.benchmark_group(format!("swapnet_{name}"));
+    // A step takes up to seconds: 10 samples of one iteration each, not criterion's 1+2+…+10 iterations.
     g.sampling_mode(SamplingMode::Flat);
-
     let ad = device.clone().autodiff();
-    let mut net: SwapNet = config().init(&ad);
+    let res = config.resolution;
+    let mut net: SwapNet = config.init(&ad);
     // The trainer's optimiser settings (train/trainer.rs).
     let mut optim: ModuleOptimizer = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).with_epsilon(1e-7).init();
-    let shape = |c: usize| [BATCH, c, RESOLUTION, RESOLUTION];
+    let shape = |c: usize| [BATCH, c, res, res];
     let uniform = Distribution::Uniform(0.0, 1.0);
     let batches: Vec<[Tensor<4>; 3]> = (0..IDENTITIES)
         .map(|_| [Tensor::random(shape(3), uniform, &ad), Tensor::random(shape(3), uniform, &ad), Tensor::random(shape(1), uniform, &ad)])
@@ -86,7 +89,18 @@ fn swapnet(c: &mut Criterion) {
             net = optim.step(LEARNING_RATE, net.clone(), grads);
         })
     });
+    g.finish();
+}
 
+fn swapnet(c: &mut Criterion) {
+    train_step(c, "128", config());
+    // The shipped default model's shape (models/default.md): 64 px, DF, encoder 16, bottleneck 128, decoder 16.
+    let default_shape = SwapNetConfig::new(64, IDENTITIES).with_encoder_channels(16).with_decoder_channels(16).with_bottleneck(128);
+    train_step(c, "default", default_shape);
+
+    let device = faceswap_ofx::device::cpu();
+    let uniform = Distribution::Uniform(0.0, 1.0);
+    let mut g = c.benchmark_group("swapnet_128");
     let infer = config().init(&device);
     let crop = Tensor::<4>::random([1, 3, RESOLUTION, RESOLUTION], uniform, &device);
     g.bench_function("infer_b1", |b| {
