@@ -7,6 +7,7 @@
 //! working directory) is skipped.
 
 pub mod fused;
+pub mod train_conv;
 
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
 use burn::tensor::Device;

@@ -35,15 +35,26 @@ pub fn linear(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
     }
 }
 
-/// `conv` then its activation as Burn operations, on any backend.
+/// `conv` then its activation as Burn operations, on any backend; in training on the CPU the convolution is
+/// `device::train_conv`'s (forward and backward on the fused kernels), the activation still Burn's.
 fn conv_composed(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
-    let y = conv.forward(x);
+    let y = match conv_trained(conv, &x) {
+        Some(y) => y,
+        None => conv.forward(x),
+    };
     match after {
         After::Nothing => y,
         After::Relu => relu(y),
         After::PRelu(p) => p.forward(y),
         After::Leaky(l) => l.forward(y),
     }
+}
+
+/// The convolution alone through `device::train_conv`: `None` unless `x` is an autodiff tensor on flex and the
+/// layout is one the kernels take (as for the fused path).
+fn conv_trained(conv: &Conv2d, x: &Tensor<4>) -> Option<Tensor<4>> {
+    let f = FusedConv::of(conv, &After::Nothing)?;
+    crate::device::train_conv::conv2d(x, &f.weight, &f.bias, f.stride, f.padding)
 }
 
 fn conv_fused(conv: &Conv2d, after: &After<'_>, x: &Tensor<4>) -> Option<Tensor<4>> {
@@ -121,18 +132,45 @@ mod tests {
     use burn::nn::{LeakyReluConfig, PReluConfig};
     use burn::tensor::Distribution;
 
-    /// Training must differentiate Burn's operations: on an autodiff device the fused path declines, and
-    /// gradients reach the convolution's weights through `conv_then`.
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.try_into_data().unwrap().try_into_vec::<f32>().unwrap()
+    }
+
+    fn assert_close(what: &str, got: Vec<f32>, want: Vec<f32>) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            // f32 sums of up to 8·4·25 products in another order than Burn's: 1e-5 of the largest value.
+            assert!((g - w).abs() <= 1e-5 * scale, "{what}[{i}]: {g} vs {w}");
+        }
+    }
+
+    /// In training (autodiff on the CPU) the inference kernel declines, the convolution goes through
+    /// `device::train_conv`, and values and gradients (input, weights, bias) are Burn's own convolution's, for
+    /// the swap network's two layouts: 3×3 "same", and 5×5 at stride 2 with TF-style padding.
     #[test]
-    fn autodiff_tensors_take_burn_operations() {
+    fn training_convolution_matches_burns_values_and_gradients() {
         let device = crate::device::cpu().autodiff();
-        let conv = Conv2dConfig::new([3, 4], [3, 3]).with_padding(PaddingConfig2d::Same).init(&device);
         let leaky = LeakyReluConfig::new().with_negative_slope(0.1).init();
-        let x = Tensor::<4>::random([1, 3, 6, 6], Distribution::Uniform(-1.0, 1.0), &device);
-        assert!(conv_fused(&conv, &After::Leaky(&leaky), &x).is_none());
-        let loss = conv_then(&conv, After::Leaky(&leaky), x).sum();
-        let grads = loss.backward();
-        assert!(conv.weight.grad(&grads).is_some(), "no gradient for the weights");
+        let layouts = [
+            (Conv2dConfig::new([3, 4], [3, 3]).with_padding(PaddingConfig2d::Same), [2, 3, 9, 7]),
+            (Conv2dConfig::new([4, 8], [5, 5]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 2, 2)), [2, 4, 16, 16]),
+        ];
+        for (config, shape) in layouts {
+            let conv = config.init(&device);
+            let x = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+            assert!(conv_fused(&conv, &After::Leaky(&leaky), &x).is_none());
+            assert!(conv_trained(&conv, &x).is_some(), "{shape:?}: the training kernel declined");
+            let ours = conv_then(&conv, After::Leaky(&leaky), x.clone());
+            let burns = leaky.forward(conv.forward(x.clone()));
+            let weights = Tensor::<4>::random(ours.dims(), Distribution::Uniform(-1.0, 1.0), &device);
+            let (g_ours, g_burn) = ((ours.clone() * weights.clone()).sum().backward(), (burns.clone() * weights).sum().backward());
+            assert_close("output", values(ours.detach()), values(burns.detach()));
+            assert_close("input gradient", values(x.grad(&g_ours).unwrap()), values(x.grad(&g_burn).unwrap()));
+            assert_close("weight gradient", values(conv.weight.grad(&g_ours).unwrap()), values(conv.weight.grad(&g_burn).unwrap()));
+            let bias = conv.bias.as_ref().unwrap();
+            assert_close("bias gradient", values(bias.grad(&g_ours).unwrap()), values(bias.grad(&g_burn).unwrap()));
+        }
     }
 
     /// `conv_then`'s fused path against Burn's convolution and activation, for the face networks' three kinds of

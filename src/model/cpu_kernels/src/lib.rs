@@ -34,6 +34,7 @@
 mod area;
 mod crop;
 mod dense;
+mod grad;
 mod stack;
 
 pub use area::area_downscale;
