@@ -1,8 +1,9 @@
 //! Fused CPU kernels for `flex` tensors (the networks' residual blocks, convolutions, dense layers, and runs of
-//! blocks taken image by image): the one place that unwraps a Burn tensor into the backend's own storage, so
-//! model code keeps naming no backend. A model asks [`blaze_block`], [`conv2d`], [`stack`] or [`dense`] first and
-//! composes Burn operations itself when the answer is `None`: a GPU tensor, an autodiff tensor (training differentiates Burn's operations; an autodiff tensor is
-//! not a plain flex primitive, so it never gets here), a strided view, or the kernels switched off.
+//! blocks taken image by image): with `device::train_conv` (training's differentiable convolution) the only
+//! places that unwrap a Burn tensor into the backend's own storage, so model code keeps naming no backend. A
+//! model asks [`blaze_block`], [`conv2d`], [`stack`] or [`dense`] first and composes Burn operations itself when
+//! the answer is `None`: a GPU tensor, an autodiff tensor (not a plain flex primitive, so it never gets here;
+//! training's convolutions go through `train_conv`), a strided view, or the kernels switched off.
 //!
 //! The kernels live in the `faceswap-cpu-kernels` crate (`src/model/cpu_kernels`): plain slices in, a new
 //! buffer out. Input and weights are borrowed from flex's storage without a copy; the output buffer becomes

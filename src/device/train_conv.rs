@@ -10,7 +10,7 @@
 //!
 //! Only for autodiff tensors on flex without gradient checkpointing (what `faceswap train --device cpu`
 //! builds); [`conv2d`] answers `None` for anything else and the caller takes Burn's convolution (the GPU,
-//! inference, a checkpointing device).
+//! inference, a checkpointing device), as it does when `fused::set_enabled(false)` turns the kernels off.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -86,7 +86,7 @@ impl Backward<Flex, 3> for ConvBackward {
         let zeros = vec![0.0f32; co];
         let conv = layout.kernel(values(&w), &zeros, wdims);
         // The shapes were checked forward and the gradient has the output's shape, so the kernels cannot
-        // refuse them; if one ever did, a panic here surfaces as the trainer's error, not a wrong gradient.
+        // refuse them; if one ever did, this panics rather than hand Adam a wrong gradient.
         if let Some(node) = node_x {
             let gx = conv.input_grad(values(&grad), n, h, wd).expect("input gradient of a checked convolution");
             grads.register::<Flex>(node.id, flex_tensor(gx, [n, ci, h, wd]));

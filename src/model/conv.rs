@@ -17,7 +17,8 @@ pub enum After<'a> {
 
 /// `conv` then its activation: one fused kernel on the CPU (`device::fused`), Burn's operations elsewhere or
 /// when the kernel declines (groups, dilation, non-square kernels, `Same` padding other than stride 1 with an odd
-/// kernel), and always for autodiff tensors, so training differentiates Burn's operations.
+/// kernel). Autodiff tensors (training) never take the fused kernel: on the CPU their convolution is
+/// `device::train_conv`'s differentiable one, the activation Burn's.
 pub fn conv_then(conv: &Conv2d, after: After<'_>, x: Tensor<4>) -> Tensor<4> {
     match conv_fused(conv, &after, &x) {
         Some(y) => y,
