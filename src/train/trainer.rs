@@ -235,9 +235,12 @@ impl Trainer {
         }
     }
 
-    /// Deterministic sample faces for previews: the first `count` faces of each identity (unaugmented).
+    /// Deterministic sample faces for previews (unaugmented): `count` faces of each identity, at the middles of
+    /// `count` equal stretches of its set, so that a set extracted from a shot shows its beginning, middle and
+    /// end (the scientist's last faces are his only near-frontal ones).
     pub fn preview_faces(&self, count: usize) -> Vec<Vec<&FaceSample>> {
-        self.faces.iter().map(|set| set.iter().step_by((set.len() / count.max(1)).max(1)).take(count).collect()).collect()
+        let count = count.max(1);
+        self.faces.iter().map(|set| (0..count.min(set.len())).map(|i| &set[(2 * i + 1) * set.len() / (2 * count)]).collect()).collect()
     }
 }
 
@@ -296,6 +299,20 @@ mod tests {
     /// A 32 px network of a few thousand weights: seconds per run on a CPU.
     fn tiny_net() -> SwapNetConfig {
         SwapNetConfig::new(32, 2).with_encoder_channels(4).with_decoder_channels(4).with_bottleneck(8)
+    }
+
+    /// Preview faces come from the middles of equal stretches of each set: of three faces, two previews show the
+    /// first and the last; a set smaller than the count shows each face once.
+    #[test]
+    fn preview_faces_spread_over_the_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = tiny_sets(dir.path(), &["tos_0095", "tos_0140", "astronaut"], &["grid_s1_bbaf2n_0030"]);
+        let settings = TrainSettings { net: tiny_net(), batch: 2, learning_rate: 1e-4, seed: 1, gan_weight: 0.0, true_face: 0.0 };
+        let t = Trainer::new(&sets, settings, &crate::device::cpu(), None).unwrap();
+        let picked = t.preview_faces(2);
+        assert_eq!(picked[0].len(), 2);
+        assert!(std::ptr::eq(picked[0][0], &t.faces[0][0]) && std::ptr::eq(picked[0][1], &t.faces[0][2]));
+        assert_eq!(picked[1].len(), 1);
     }
 
     /// A short run on real crops: the loss must fall. Tiny network (32 px) so it takes seconds on a CPU.
