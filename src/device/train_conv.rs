@@ -139,12 +139,14 @@ pub fn conv2d(x: &Tensor<4>, weight: &Tensor<4>, bias: &Tensor<1>, stride: usize
     let layout = Layout { stride, padding };
     let [n, _, h, wd] = dims4(&xv);
     let wdims = dims4(&wv);
-    let conv = layout.kernel(values(&wv), values(&bv), wdims);
-    let (ho, wo) = conv.output_size(h, wd)?;
-    // The backward step needs these; refuse here rather than there.
-    if padding[0] >= wdims[2] || padding[1] >= wdims[2] || wdims[2] != wdims[3] {
+    // Square kernels only (the kernel reads `k` from the height); and what the backward step needs is refused
+    // here rather than there.
+    if wdims[2] != wdims[3] {
         return None;
     }
+    let conv = layout.kernel(values(&wv), values(&bv), wdims);
+    let (ho, wo) = conv.output_size(h, wd)?;
+    conv.check_input_grad().ok()?;
     let y = conv.forward(values(&xv), n, h, wd).ok()?;
     let y = flex_tensor(y, [n, wdims[0], ho, wo]);
     let out = match ConvBackward.prepare::<NoCheckpointing>([x.node(), w.node(), b.node()]).compute_bound().stateful() {

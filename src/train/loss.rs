@@ -47,7 +47,7 @@ const BAND_MAX_SIDE: usize = 256;
 ///
 /// Separable, as two matrix products with band matrices: on flex a product and its backward are two or three
 /// GEMMs, where a grouped 11×11 convolution's backward goes through a transposed convolution and was ~5×
-/// slower in a training step (BENCHMARKS.md, seventh session of 2026-12-05).
+/// slower in a training step (BENCHMARKS.md, eighth session of 2026-12-05).
 fn blur(x: Tensor<4>) -> Tensor<4> {
     let [b, c, h, w] = x.dims();
     let device = x.device();
@@ -76,11 +76,9 @@ fn blur_window(x: Tensor<4>) -> Tensor<4> {
 
 /// (1 − SSIM) / 2 averaged over the batch, for images `[b, c, h, w]` in [0, 1] with sides of at least 11.
 pub fn dssim(a: Tensor<4>, b: Tensor<4>) -> Tensor<1> {
-    let c = a.dims()[1];
     // The five local statistics blurred in one call: one pair of products instead of five.
     let stats = blur(Tensor::cat(vec![a.clone(), b.clone(), a.clone() * a.clone(), b.clone() * b.clone(), a * b], 1));
     let [mu_a, mu_b, aa, bb, ab]: [Tensor<4>; 5] = stats.chunk(5, 1).try_into().expect("five chunks of c channels");
-    debug_assert_eq!(mu_a.dims()[1], c);
     let mu_a2 = mu_a.clone() * mu_a.clone();
     let mu_b2 = mu_b.clone() * mu_b.clone();
     let mu_ab = mu_a * mu_b;

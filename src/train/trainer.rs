@@ -239,8 +239,14 @@ impl Trainer {
     /// `count` equal stretches of its set, so that a set extracted from a shot shows its beginning, middle and
     /// end (the scientist's last faces are his only near-frontal ones).
     pub fn preview_faces(&self, count: usize) -> Vec<Vec<&FaceSample>> {
-        let count = count.max(1);
-        self.faces.iter().map(|set| (0..count.min(set.len())).map(|i| &set[(2 * i + 1) * set.len() / (2 * count)]).collect()).collect()
+        self.faces
+            .iter()
+            .map(|set| {
+                // A set smaller than `count` shows each of its faces once.
+                let shown = count.min(set.len());
+                (0..shown).map(|i| &set[(2 * i + 1) * set.len() / (2 * shown)]).collect()
+            })
+            .collect()
     }
 }
 
@@ -313,6 +319,9 @@ mod tests {
         assert_eq!(picked[0].len(), 2);
         assert!(std::ptr::eq(picked[0][0], &t.faces[0][0]) && std::ptr::eq(picked[0][1], &t.faces[0][2]));
         assert_eq!(picked[1].len(), 1);
+        let all = t.preview_faces(4);
+        assert_eq!(all[0].len(), 3);
+        assert!((0..3).all(|i| std::ptr::eq(all[0][i], &t.faces[0][i])), "each of the three faces once, in order");
     }
 
     /// A short run on real crops: the loss must fall. Tiny network (32 px) so it takes seconds on a CPU.

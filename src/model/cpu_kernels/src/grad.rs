@@ -10,13 +10,25 @@
 //!   with `s − 1` zeros between values (the encoder's four stride-2 layers; 3/4 of that product multiplies
 //!   zeros, cheap at their sizes);
 //! - the **weight gradient** is `grad[c_out, b·h'·w'] × patches[b·h'·w', c_in·k·k]`: [`Conv2d::patches`]
-//!   writes the patch matrix, the caller takes the product with a GEMM (Burn's `matmul` on flex), which this
-//!   crate, free of `unsafe`, cannot call itself.
+//!   writes the patch matrix, the caller takes the product with a GEMM (Burn's `matmul` on flex): the `gemm`
+//!   crate's entry point takes raw pointers, which this crate forbids (all raw-pointer code of the project lives
+//!   in `src/ofx/`).
 
 use crate::{bad, check_lengths, Activation, Conv2d, ShapeError};
 use rayon::prelude::*;
 
 impl Conv2d<'_> {
+    /// Whether [`Conv2d::input_grad`] takes this layout: padding before the image (top, left) below the kernel
+    /// size, as a transposed convolution needs. Callers that record the layer for a backward pass ask first,
+    /// so the backward pass never meets a refusal.
+    pub fn check_input_grad(&self) -> Result<(), ShapeError> {
+        let [top, left, _, _] = self.padding;
+        if top >= self.kernel || left >= self.kernel {
+            return bad(format!("padding {:?} not below the kernel size {}", self.padding, self.kernel));
+        }
+        Ok(())
+    }
+
     /// `∂loss/∂x` for an input `[batch, channels_in, h, w]`, from `grad` = `∂loss/∂y` `[batch, channels_out,
     /// h', w']` (`(h', w') = output_size(h, w)`). The activation is not part of it: callers differentiate it
     /// themselves (this is a plain convolution's gradient, whatever `activation` says).
@@ -26,10 +38,8 @@ impl Conv2d<'_> {
             return bad(format!("{k}x{k} kernel, stride {s}, padding {:?} on {h}x{w}", self.padding));
         };
         check_lengths(&[("output gradient", grad.len(), batch * co * ho * wo), ("weights", self.weight.len(), co * ci * k * k)])?;
+        self.check_input_grad()?;
         let [top, left, _, _] = self.padding;
-        if top >= k || left >= k {
-            return bad(format!("padding {:?} not below the kernel size {k}", self.padding));
-        }
         // Spread out by the stride: value (y, x) lands at (y·s, x·s).
         let (hd, wd) = ((ho - 1) * s + 1, (wo - 1) * s + 1);
         let spread;
