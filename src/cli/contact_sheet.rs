@@ -1,6 +1,7 @@
 //! A contact sheet: one row per sampled frame, source | output | mask side by side, the frame number
 //! drawn small on each row, column titles on top. Enough to see at a glance what a render did.
 
+use faceswap_ofx::draw;
 use image::{imageops, Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ pub struct Row {
 
 const GUTTER: u32 = 4;
 const HEADER: u32 = 18;
-/// Each font pixel is drawn as a SCALE×SCALE block: 3×5 glyphs become 6×10, legible and still small.
+/// Each font pixel is drawn as a SCALE×SCALE block: 5×7 glyphs become 10×14, legible and still small.
 const SCALE: u32 = 2;
 const BACKGROUND: Rgb<u8> = Rgb([24, 24, 24]);
 /// Stands in for a file that is missing or unreadable (e.g. no mask on a frame the node skipped).
@@ -43,7 +44,7 @@ pub fn write(rows: &[Row], path: &Path, tile_width: u32) -> Result<(), String> {
     let mut sheet = RgbImage::from_pixel(width, height, BACKGROUND);
     for (col, title) in ["SOURCE", "OUTPUT", "MASK"].iter().enumerate() {
         let x = GUTTER + col as u32 * (tile_width + GUTTER);
-        draw_text(&mut sheet, x, (HEADER - 5 * SCALE) / 2, title);
+        draw::text(&mut sheet, i64::from(x), i64::from((HEADER - draw::GLYPH_H * SCALE) / 2), title, SCALE, INK);
     }
     for (r, row) in rows.iter().enumerate() {
         let y = HEADER + r as u32 * (tile_height + GUTTER);
@@ -53,10 +54,7 @@ pub fn write(rows: &[Row], path: &Path, tile_width: u32) -> Result<(), String> {
             imageops::replace(&mut sheet, &tile, i64::from(x), i64::from(y));
         }
         // On a dark box so it reads on bright plates too.
-        let label = row.frame.to_string();
-        let (bw, bh) = (text_width(&label) + 2 * SCALE, 5 * SCALE + 2 * SCALE);
-        fill(&mut sheet, GUTTER, y, bw, bh, Rgb([0, 0, 0]));
-        draw_text(&mut sheet, GUTTER + SCALE, y + SCALE, &label);
+        draw::label(&mut sheet, i64::from(GUTTER), i64::from(y), &row.frame.to_string(), SCALE, INK, Rgb([0, 0, 0]));
     }
     sheet.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -71,62 +69,6 @@ fn tile(file: &Path, w: u32, h: u32) -> RgbImage {
     }
 }
 
-fn fill(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, colour: Rgb<u8>) {
-    for yy in y..(y + h).min(img.height()) {
-        for xx in x..(x + w).min(img.width()) {
-            img.put_pixel(xx, yy, colour);
-        }
-    }
-}
-
-fn text_width(text: &str) -> u32 {
-    (text.chars().count() as u32 * 4).saturating_sub(1) * SCALE
-}
-
-/// Draws `text` (digits and the letters of the column titles) with its top-left at (x, y).
-fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str) {
-    for (i, c) in text.chars().enumerate() {
-        let gx = x + i as u32 * 4 * SCALE;
-        for (row, bits) in glyph(c).iter().enumerate() {
-            for col in 0..3u32 {
-                if bits & (0b100 >> col) != 0 {
-                    fill(img, gx + col * SCALE, y + row as u32 * SCALE, SCALE, SCALE, INK);
-                }
-            }
-        }
-    }
-}
-
-/// A 3×5 bitmap font: five rows of three bits, most significant bit on the left. Only the characters the
-/// sheet draws; anything else is blank.
-fn glyph(c: char) -> [u8; 5] {
-    match c {
-        '0' => [0b111, 0b101, 0b101, 0b101, 0b111],
-        '1' => [0b010, 0b110, 0b010, 0b010, 0b111],
-        '2' => [0b111, 0b001, 0b111, 0b100, 0b111],
-        '3' => [0b111, 0b001, 0b111, 0b001, 0b111],
-        '4' => [0b101, 0b101, 0b111, 0b001, 0b001],
-        '5' => [0b111, 0b100, 0b111, 0b001, 0b111],
-        '6' => [0b111, 0b100, 0b111, 0b101, 0b111],
-        '7' => [0b111, 0b001, 0b001, 0b001, 0b001],
-        '8' => [0b111, 0b101, 0b111, 0b101, 0b111],
-        '9' => [0b111, 0b101, 0b111, 0b001, 0b111],
-        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
-        'A' => [0b010, 0b101, 0b111, 0b101, 0b101],
-        'C' => [0b011, 0b100, 0b100, 0b100, 0b011],
-        'E' => [0b111, 0b100, 0b110, 0b100, 0b111],
-        'K' => [0b101, 0b101, 0b110, 0b101, 0b101],
-        'M' => [0b101, 0b111, 0b111, 0b101, 0b101],
-        'O' => [0b010, 0b101, 0b101, 0b101, 0b010],
-        'P' => [0b110, 0b101, 0b110, 0b100, 0b100],
-        'R' => [0b110, 0b101, 0b110, 0b101, 0b101],
-        'S' => [0b011, 0b100, 0b010, 0b001, 0b110],
-        'T' => [0b111, 0b010, 0b010, 0b010, 0b010],
-        'U' => [0b101, 0b101, 0b101, 0b101, 0b111],
-        _ => [0; 5],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,13 +78,6 @@ mod tests {
         assert_eq!(sample_frames(69, 157, 6), vec![69, 86, 104, 121, 139, 157]);
         assert_eq!(sample_frames(1, 3, 6), vec![1, 2, 3], "short ranges give each frame once");
         assert_eq!(sample_frames(5, 5, 6), vec![5]);
-    }
-
-    #[test]
-    fn every_titled_character_has_a_glyph() {
-        for c in "SOURCEOUTPUTMASK0123456789".chars() {
-            assert_ne!(glyph(c), [0; 5], "{c}");
-        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use faceswap_ofx::faceset::FaceSet;
 use faceswap_ofx::model::swap_model::SwapModel;
 use faceswap_ofx::model::swapnet::{Arch, SwapNetConfig};
-use faceswap_ofx::train::preview;
+use faceswap_ofx::train::{loss_curve, preview};
 use faceswap_ofx::train::trainer::{TrainSettings, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -163,7 +163,7 @@ pub fn run(args: Args) -> Result<(), String> {
         let model = t.model(n);
         model.save(&args.out).map_err(|e| e.to_string())?;
         preview::sheet(&model, &t.preview_faces(3), &dev).save(previews.join(format!("preview_{:07}.png", t.iteration))).map_err(|e| e.to_string())?;
-        preview::loss_plot(&t.history).save(previews.join("loss.png")).map_err(|e| e.to_string())
+        loss_curve::plot(&t.history, &t.identities).save(previews.join("loss.png")).map_err(|e| e.to_string())
     };
 
     let start_it = trainer.iteration;
@@ -193,18 +193,19 @@ pub fn run(args: Args) -> Result<(), String> {
             preview::sheet(&model, &trainer.preview_faces(3), &dev)
                 .save(previews.join(format!("preview_{it:07}.png")))
                 .map_err(|e| e.to_string())?;
-            preview::loss_plot(&trainer.history).save(previews.join("loss.png")).map_err(|e| e.to_string())?;
+            loss_curve::plot(&trainer.history, &trainer.identities).save(previews.join("loss.png")).map_err(|e| e.to_string())?;
         }
     }
     bar.finish();
     save(&trainer, t0.elapsed().as_secs_f64())?;
     let secs = t0.elapsed().as_secs_f64();
     let done = trainer.iteration - start_it;
+    // A run that only rewrites the previews (`--resume` at the target count) has no rate to report.
+    let rate = if done > 0 { format!(", {:.2} s/it", secs / done as f64) } else { String::new() };
     println!(
-        "{} after {} iterations ({done} this run, {:.2} s/it){}; previews in {}",
+        "{} after {} iterations ({done} this run{rate}){}; previews in {}",
         args.out.display(),
         trainer.iteration,
-        secs / done.max(1) as f64,
         if stop.load(Ordering::SeqCst) { ", stopped by Ctrl-C" } else { "" },
         previews.display()
     );

@@ -2,6 +2,7 @@
 
 pub mod augment;
 pub mod loss;
+pub mod loss_curve;
 pub mod patchgan;
 pub mod preview;
 pub mod trainer;

@@ -1,6 +1,7 @@
-//! Pictures of a training run: the preview sheet (per identity: input, reconstruction, swap into each other
-//! identity) and the loss curve.
+//! The preview sheet of a training run: per identity, sample faces with their reconstruction and their swap
+//! into every other identity.
 
+use crate::draw;
 use crate::faceset::FaceSample;
 use crate::model::swap_model::SwapModel;
 use burn::prelude::*;
@@ -27,30 +28,52 @@ pub fn decode_as(model: &SwapModel, faces: &[&FaceSample], identity: usize, devi
         .collect()
 }
 
-fn blit(sheet: &mut RgbImage, rgb: &[f32], res: usize, x0: u32, y0: u32) {
+/// Sheet cells are at least this many pixels wide: a 64 px model's faces are shown at 2× (nearest
+/// neighbour, so what is seen is what the network produced, pixel for pixel).
+const MIN_CELL: usize = 128;
+const GUTTER: u32 = 2;
+const HEADER: u32 = 20;
+const TEXT_SCALE: u32 = 2;
+const BACKGROUND: Rgb<u8> = Rgb([24, 24, 24]);
+const INK: Rgb<u8> = Rgb([255, 255, 255]);
+
+/// Copies interleaved RGB in [0, 1] at `res`×`res` into `sheet` at (x0, y0), each pixel as a `zoom`² block.
+fn blit(sheet: &mut RgbImage, rgb: &[f32], res: usize, zoom: u32, x0: u32, y0: u32) {
     for y in 0..res {
         for x in 0..res {
             let p = |c: usize| (rgb.get((y * res + x) * 3 + c).copied().unwrap_or(0.0).clamp(0.0, 1.0) * 255.0).round() as u8;
-            sheet.put_pixel(x0 + x as u32, y0 + y as u32, Rgb([p(0), p(1), p(2)]));
+            let colour = Rgb([p(0), p(1), p(2)]);
+            draw::fill(sheet, i64::from(x0 + x as u32 * zoom), i64::from(y0 + y as u32 * zoom), zoom, zoom, colour);
         }
     }
 }
 
-/// The preview sheet: one row per sample face; columns: input, then the decode as every identity (the own
-/// identity's column is the reconstruction, the others are swaps).
+/// The preview sheet: one row per sample face, grouped by identity; columns: input, then the decode as every
+/// identity (the own identity's column is the reconstruction, the others are swaps). Column titles on top, each
+/// input labelled with its identity.
 pub fn sheet(model: &SwapModel, faces: &[Vec<&FaceSample>], device: &Device) -> RgbImage {
     let res = model.config.resolution;
     let ids = model.identities.len();
-    let rows: usize = faces.iter().map(Vec::len).sum();
-    let mut img = RgbImage::from_pixel(((ids + 1) * res) as u32, (rows * res).max(1) as u32, Rgb([24, 24, 24]));
+    let zoom = MIN_CELL.div_ceil(res.max(1)).max(1) as u32;
+    let cell = res as u32 * zoom;
+    let rows = faces.iter().map(Vec::len).sum::<usize>() as u32;
+    let (w, h) = sheet_size(ids, rows as usize, res);
+    let mut img = RgbImage::from_pixel(w, h, BACKGROUND);
+    let titles = std::iter::once("input").chain(model.identities.iter().map(String::as_str));
+    for (col, title) in titles.enumerate() {
+        let x = GUTTER + col as u32 * (cell + GUTTER);
+        let title = draw::fit(title, cell, TEXT_SCALE);
+        draw::text(&mut img, i64::from(x), i64::from((HEADER - draw::GLYPH_H * TEXT_SCALE) / 2), &title, TEXT_SCALE, INK);
+    }
     let mut row = 0;
-    for set in faces {
+    for (set, name) in faces.iter().zip(&model.identities) {
         let decoded: Vec<Vec<Vec<f32>>> = (0..ids).map(|i| decode_as(model, set, i, device)).collect();
         for (k, face) in set.iter().enumerate() {
-            let y = (row * res) as u32;
-            blit(&mut img, &face.rgb, res, 0, y);
+            let y = HEADER + row * (cell + GUTTER);
+            blit(&mut img, &face.rgb, res, zoom, GUTTER, y);
+            draw::label(&mut img, i64::from(GUTTER), i64::from(y), &draw::fit(name, cell - 2, 1), 1, INK, Rgb([0, 0, 0]));
             for (i, d) in decoded.iter().enumerate() {
-                blit(&mut img, &d[k], res, ((i + 1) * res) as u32, y);
+                blit(&mut img, &d[k], res, zoom, GUTTER + (i as u32 + 1) * (cell + GUTTER), y);
             }
             row += 1;
         }
@@ -58,36 +81,9 @@ pub fn sheet(model: &SwapModel, faces: &[Vec<&FaceSample>], device: &Device) -> 
     img
 }
 
-/// The loss curve: one polyline per identity over iterations, log-scaled loss, on a 640×320 canvas.
-pub fn loss_plot(history: &[(u64, Vec<f32>)]) -> RgbImage {
-    let (w, h) = (640u32, 320u32);
-    let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
-    let colours = [Rgb([200, 60, 40]), Rgb([40, 90, 200]), Rgb([40, 150, 60]), Rgb([160, 60, 160])];
-    let Some(last) = history.last() else { return img };
-    let all: Vec<f32> = history.iter().flat_map(|(_, l)| l.iter().copied()).filter(|v| *v > 0.0 && v.is_finite()).collect();
-    let (lo, hi) = all.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v.ln()), b.max(v.ln())));
-    let span = (hi - lo).max(1e-6);
-    let max_it = last.0.max(1) as f32;
-    for (id, colour) in (0..last.1.len()).zip(colours.iter().cycle()) {
-        let mut prev: Option<(f32, f32)> = None;
-        for (it, losses) in history {
-            let Some(&v) = losses.get(id) else { continue };
-            if !(v > 0.0 && v.is_finite()) {
-                continue;
-            }
-            let p = (*it as f32 / max_it * (w - 1) as f32, (1.0 - (v.ln() - lo) / span) * (h - 1) as f32);
-            if let Some(q) = prev {
-                let steps = ((p.0 - q.0).abs().max((p.1 - q.1).abs()).ceil() as usize).max(1);
-                for s in 0..=steps {
-                    let t = s as f32 / steps as f32;
-                    let (x, y) = (q.0 + (p.0 - q.0) * t, q.1 + (p.1 - q.1) * t);
-                    if x >= 0.0 && y >= 0.0 && (x as u32) < w && (y as u32) < h {
-                        img.put_pixel(x as u32, y as u32, *colour);
-                    }
-                }
-            }
-            prev = Some(p);
-        }
-    }
-    img
+/// Width and height of the preview sheet for `identities` decoders, `rows` sample faces and a `res` px model.
+pub fn sheet_size(identities: usize, rows: usize, res: usize) -> (u32, u32) {
+    let cell = (res.max(1) * MIN_CELL.div_ceil(res.max(1))) as u32;
+    let cols = identities as u32 + 1;
+    (GUTTER + cols * (cell + GUTTER), HEADER + rows as u32 * (cell + GUTTER))
 }

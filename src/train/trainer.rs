@@ -346,8 +346,8 @@ mod tests {
         let model = t.model(serde_json::json!({}));
         assert_eq!(model.training["iterations"], 60);
         let sheet = super::super::preview::sheet(&model, &t.preview_faces(2), &device);
-        assert_eq!((sheet.width(), sheet.height()), (3 * 32, 4 * 32));
-        let plot = super::super::preview::loss_plot(&t.history);
+        assert_eq!(sheet.dimensions(), super::super::preview::sheet_size(2, 4, 32));
+        let plot = super::super::loss_curve::plot(&t.history, &t.identities);
         assert!(plot.pixels().any(|p| p.0 != [255, 255, 255]));
     }
 
