@@ -15,7 +15,9 @@ frames="${1:-69-80}"
 #    and after .ci/run nothing is rebuilt. PROFILE=release builds a separate shipping build (long the first time).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/faceswap-ofx/target}"
 profile="${PROFILE:-debug}"
-if [ "$profile" = release ]; then cargo build --release --bin faceswap --lib; else cargo build --bin faceswap --lib; fi
+# The dev build is the one scripts/demo.sh and .ci/run make: building a subset (`--bin faceswap --lib`) would
+# resolve Burn's features without the tests' and benches' and compile every dependency a second time.
+if [ "$profile" = release ]; then cargo build --release; else cargo build --workspace --all-targets; fi
 faceswap="$CARGO_TARGET_DIR/$profile/faceswap"
 
 # 2. Pack the plug-in as hosts expect it: out/FaceSwap.ofx.bundle/Contents/Linux-x86-64/FaceSwap.ofx.
@@ -34,8 +36,9 @@ fi
 # 4. Render. Parameters are set by script name (the names in README.md's table):
 #    - blend is keyframed: 0 at the first frame, 1 twelve frames later, linear in between (`@smooth` and
 #      `@constant` are the other interpolations). Keys are `time:value` pairs separated by commas.
-#    - model points at a trained swap model. No default model ships yet: with a missing file the node renders
-#      anyway, passes the plate through unchanged, and says why on the node (printed below each frame).
+#    - model points at a trained swap model: here the default one (s1's face; models/default.md), or one of
+#      yours (examples/train_walkthrough.sh). With a missing or unreadable file the node renders anyway,
+#      passes the plate through unchanged, and says why on the node (printed below each frame).
 #    At the first frame blend is 0, so the node tells the host it is an identity there: that frame is a copy
 #    of the plate and has no FaceMask file.
 #    --planes also writes the node's custom planes: the FaceMask plane lands in out/example/render/FaceMask/,

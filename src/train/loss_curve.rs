@@ -36,7 +36,7 @@ pub fn plot(history: &[(u64, Vec<f32>)], names: &[String]) -> RgbImage {
     let all = series.iter().flatten().map(|(_, v)| f64::from(*v));
     let (lo, hi) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
     let max_it = history.last().map_or(0, |(it, _)| *it);
-    draw::text(&mut img, 8, 12, "loss (log)", SCALE, INK);
+    draw::text(&mut img, 8, 12, "loss", SCALE, INK);
     if lo > hi || max_it == 0 {
         draw::text(&mut img, i64::from(LEFT), i64::from(h / 2), "no iterations yet", SCALE, INK);
         return img;
@@ -68,7 +68,7 @@ pub fn plot(history: &[(u64, Vec<f32>)], names: &[String]) -> RgbImage {
         draw::line(&mut img, a, b, INK);
     }
 
-    let mut legend_x = i64::from(LEFT) + 120;
+    let mut legend_x = i64::from(LEFT);
     for ((points, name), colour) in series.iter().zip(names).zip(COLOURS.iter().cycle()) {
         let pale = Rgb(colour.0.map(|c| (255.0 - (255.0 - f32::from(c)) * 0.3) as u8));
         let window = (points.len() / 50).clamp(1, MAX_WINDOW);
