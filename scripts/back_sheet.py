@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""The picture of the other direction (models/default_back.png): s1's held-out frames, the same frames decoded
+as the scientist by `faceswap apply --identity scientist`, and the scientist himself in Tears of Steel, face
+crops side by side so the eye can judge the likeness.
+
+Each crop is a square around dlib's face box on the original frame (the swapped frame is cropped in the same
+place, since the node swaps in place), `--pad` face widths of margin, resized to `--size` px. Columns: s1
+(original), s1 decoded as the scientist, the scientist (one reference frame per row).
+
+    python3 scripts/back_sheet.py --source held --swapped back --frames 50,150,250 \
+        --reference frames --reference-frames 80,100,140 --out models/default_back.png
+
+--source and --swapped are folders of %05d.png frames (what `faceswap apply` writes); --reference is a folder
+of the Tears of Steel excerpt's frames as %05d.png or %06d.png. Runs in the venv of identity_embedding.py.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import identity_embedding as ie  # noqa: E402  (after the path: the module sits beside this script)
+
+
+def frame_file(folder: Path, n: int) -> Path:
+    for name in (f"{n:05d}.png", f"{n:06d}.png"):
+        if (folder / name).exists():
+            return folder / name
+    raise SystemExit(f"{folder}: no frame {n} (%05d.png or %06d.png)")
+
+
+def crop_box(emb: ie.Embedder, rgb, pad: float):
+    rect = emb.largest_face(rgb)
+    if rect is None:
+        return None
+    side = round(max(rect.width(), rect.height()) * (1 + 2 * pad))
+    cx, cy = (rect.left() + rect.right()) // 2, (rect.top() + rect.bottom()) // 2
+    return (cx - side // 2, cy - side // 2, cx - side // 2 + side, cy - side // 2 + side)
+
+
+def main() -> None:
+    ie.ensure_venv()
+    from PIL import Image
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", type=Path, required=True, help="s1's original frames")
+    ap.add_argument("--swapped", type=Path, required=True, help="the same frames decoded as the scientist")
+    ap.add_argument("--frames", required=True, help="comma-separated frame numbers of --source, one per row")
+    ap.add_argument("--reference", type=Path, required=True, help="the scientist's frames")
+    ap.add_argument("--reference-frames", required=True, help="comma-separated frame numbers of --reference")
+    ap.add_argument("--size", type=int, default=128, help="side of each crop in the sheet, px")
+    ap.add_argument("--pad", type=float, default=0.25, help="margin around dlib's face box, in face widths")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    frames = [int(f) for f in args.frames.split(",")]
+    refs = [int(f) for f in args.reference_frames.split(",")]
+    if len(refs) != len(frames):
+        raise SystemExit("--frames and --reference-frames need the same count (one of each per row)")
+    # The threshold and smallest face of identity_embedding.py's defaults (see its Embedder).
+    emb = ie.Embedder(threshold=-0.2, min_face=60)
+    s = args.size
+    sheet = Image.new("RGB", (3 * s, len(frames) * s), (24, 24, 24))
+    for row, (n, r) in enumerate(zip(frames, refs)):
+        original = Image.open(frame_file(args.source, n)).convert("RGB")
+        reference = Image.open(frame_file(args.reference, r)).convert("RGB")
+        box = crop_box(emb, ie.load_rgb(frame_file(args.source, n)), args.pad)
+        ref_box = crop_box(emb, ie.load_rgb(frame_file(args.reference, r)), args.pad)
+        if box is None or ref_box is None:
+            raise SystemExit(f"dlib finds no face in source frame {n} or reference frame {r}: pick others")
+        swapped = Image.open(frame_file(args.swapped, n)).convert("RGB")
+        for col, (img, b) in enumerate([(original, box), (swapped, box), (reference, ref_box)]):
+            # PIL pads a box reaching past the frame with black, which is what the sheet should show there.
+            sheet.paste(img.crop(b).resize((s, s), Image.Resampling.LANCZOS), (col * s, row * s))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
+
+
+if __name__ == "__main__":
+    main()
