@@ -69,6 +69,7 @@ pub fn plot(history: &[(u64, Vec<f32>)], names: &[String]) -> RgbImage {
     }
 
     let mut legend_x = i64::from(LEFT);
+    let mut unlisted = 0;
     for ((points, name), colour) in series.iter().zip(names).zip(COLOURS.iter().cycle()) {
         let pale = Rgb(colour.0.map(|c| (255.0 - (255.0 - f32::from(c)) * 0.3) as u8));
         let window = (points.len() / 50).clamp(1, MAX_WINDOW);
@@ -84,9 +85,19 @@ pub fn plot(history: &[(u64, Vec<f32>)], names: &[String]) -> RgbImage {
         }
         let current = mean.last().map_or(String::new(), |(_, v)| format!(" {v:.4}"));
         let entry = format!("{name}{current}");
+        // Entries that would run off the picture (many identities, long names) are counted instead, keeping
+        // room for the count itself.
+        let end = legend_x + 20 + i64::from(draw::text_width(&entry, SCALE));
+        if unlisted > 0 || end > i64::from(w - RIGHT) - 48 {
+            unlisted += 1;
+            continue;
+        }
         draw::fill(&mut img, legend_x, 12, 14, 14, *colour);
         draw::text(&mut img, legend_x + 20, 12, &entry, SCALE, INK);
-        legend_x += 20 + i64::from(draw::text_width(&entry, SCALE)) + 24;
+        legend_x = end + 24;
+    }
+    if unlisted > 0 {
+        draw::text(&mut img, legend_x, 12, &format!("+{unlisted}"), SCALE, INK);
     }
     img
 }
@@ -204,5 +215,17 @@ mod tests {
         let empty = plot(&[], &names);
         assert_eq!(empty.dimensions(), SIZE);
         assert!(empty.pixels().any(|p| *p == INK));
+    }
+
+    #[test]
+    fn a_legend_too_long_for_the_picture_counts_the_rest() {
+        let names: Vec<String> = (0..8).map(|i| format!("identity_number_{i}")).collect();
+        let history: Vec<(u64, Vec<f32>)> = (1..=20).map(|i| (i, vec![0.5; 8])).collect();
+        let img = plot(&history, &names);
+        // Swatches are drawn only for listed entries: two 'identity_number_N 0.5000' entries fit in 800 px
+        // (286 px of text each), a third does not, nor any after it.
+        let swatch = |c: Rgb<u8>| (0..TOP).any(|y| (0..SIZE.0).any(|x| *img.get_pixel(x, y) == c));
+        assert!(swatch(COLOURS[0]) && swatch(COLOURS[1]));
+        assert!(!swatch(COLOURS[2]) && !swatch(COLOURS[3]));
     }
 }
