@@ -38,7 +38,7 @@ use faceswap_ofx::pipeline::analysis::{detect_faces, landmarks, Face, Search};
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::frame::Frame;
 use faceswap_ofx::pipeline::run::{finish, run, swap_faces, Request};
-use faceswap_ofx::pipeline::{colour, recent, ColourTransfer, DevicePreference, FaceSelection};
+use faceswap_ofx::pipeline::{colour, recent, ColourTransfer, DevicePreference, FaceSelection, MaskSource};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -60,6 +60,7 @@ fn request(temporal_window: u32) -> Request {
         composite: CompositeSettings { mode: OutputMode::Composite, blend: 1.0, mask_in_alpha: false },
         mask_erode: 2.0,
         mask_feather: 8.0,
+        mask_source: MaskSource::LearnedInHull,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::All,
         search: Search::default(),
@@ -114,7 +115,7 @@ fn stages(c: &mut Criterion) {
             let alignments: Vec<_> = faces.iter().map(|f| align(&f.landmarks, &model.template, res)).collect();
             let crops: Vec<Vec<f32>> = alignments.iter().map(|a| warp_to_crop(&frame, a)).collect();
             let hulls: Vec<_> = faces.iter().zip(&alignments).map(|(f, a)| hull_mask_crop(&f.landmarks, a)).collect();
-            let swapped = swap_faces(&frame, &faces, &model, 0, req.colour_transfer, &device).expect("swap");
+            let swapped = swap_faces(&frame, &faces, &model, 0, &req, &device).expect("swap");
 
             let mut g = c.benchmark_group(format!("stages_{w}x{h}_{count}face"));
             g.sampling_mode(SamplingMode::Flat);
@@ -135,7 +136,7 @@ fn stages(c: &mut Criterion) {
                 })
             });
             g.bench_function("swap", |b| {
-                b.iter(|| black_box(swap_faces(black_box(&frame), &faces, &model, 0, req.colour_transfer, &device).expect("swap")))
+                b.iter(|| black_box(swap_faces(black_box(&frame), &faces, &model, 0, &req, &device).expect("swap")))
             });
             g.bench_function("composite", |b| b.iter(|| black_box(finish(black_box(&frame), &swapped, &req))));
             g.bench_function("ingest", |b| b.iter(|| black_box(common::ingest(black_box(&frame)))));

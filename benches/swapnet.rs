@@ -35,7 +35,7 @@ use faceswap_ofx::pipeline::align::FaceTemplate;
 use faceswap_ofx::pipeline::analysis::Search;
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::run::{run, Request};
-use faceswap_ofx::pipeline::{recent, ColourTransfer, DevicePreference, FaceSelection};
+use faceswap_ofx::pipeline::{recent, ColourTransfer, DevicePreference, FaceSelection, MaskSource};
 use faceswap_ofx::train::loss;
 use std::hint::black_box;
 
@@ -148,6 +148,7 @@ fn pipeline(c: &mut Criterion) {
         composite: CompositeSettings { mode: OutputMode::Composite, blend: 1.0, mask_in_alpha: false },
         mask_erode: 2.0,
         mask_feather: 8.0,
+        mask_source: MaskSource::LearnedInHull,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::Largest,
         search: Search::default(),

@@ -77,7 +77,8 @@ fn apply_on_a_sequence_matches_the_node_bit_for_bit() {
 
 /// The video file itself (apply decodes it with ffmpeg) at 16 bits, with every other parameter off its
 /// default: the other identity by name, Swapped Face Only (RGBA out), Mean/Std colour transfer, a grown and
-/// softer mask, all faces, another threshold, a ±1 smoothing window and Smallest Face at 20% (one tile).
+/// softer mask, all faces, another threshold, a ±1 smoothing window, Smallest Face at 20% (one tile) and the
+/// landmark hull as the mask.
 #[test]
 fn apply_on_the_video_at_16_bits_with_other_parameters_matches_the_node() {
     let frames = support::decoded_frames(CLIP);
@@ -92,13 +93,13 @@ fn apply_on_the_video_at_16_bits_with_other_parameters_matches_the_node() {
         "--planes", "--depth", "16", "--param", &model_param, "--param", "identity=scientist", "--param", "output=Swapped Face Only",
         "--param", "colourTransfer=Mean/Std (RGB)", "--param", "maskErode=-3", "--param", "maskFeather=4",
         "--param", "faceSelection=All Faces", "--param", "detectionThreshold=0.6", "--param", "temporalSmoothing=1",
-        "--param", "smallestFace=20",
+        "--param", "smallestFace=20", "--param", "maskSource=Landmark Hull",
     ]);
     faceswap(&[
         "apply", s(&clip), "--frames", "120-121", "--model", s(&model), "--out", s(&apply), "--depth", "16",
         "--identity", "scientist", "--output", "swapped-face", "--colour-transfer", "mean-std", "--mask-erode", "-3",
         "--mask-feather", "4", "--faces", "all", "--threshold", "0.6", "--temporal-smoothing", "1",
-        "--smallest-face", "20",
+        "--smallest-face", "20", "--mask-source", "hull",
     ]);
     let masks = compare(&node, &apply, 120..=121);
     assert!(masks.iter().all(|m| m.is_some_and(|c| c > 3_000)), "both frames swap the face: {masks:?}");

@@ -15,7 +15,7 @@ use faceswap_ofx::pipeline::analysis::Search;
 use faceswap_ofx::pipeline::composite::{CompositeSettings, OutputMode};
 use faceswap_ofx::pipeline::frame::Frame;
 use faceswap_ofx::pipeline::run::{self, Outcome, Request};
-use faceswap_ofx::pipeline::{ColourTransfer, DevicePreference, FaceSelection};
+use faceswap_ofx::pipeline::{ColourTransfer, DevicePreference, FaceSelection, MaskSource};
 use std::path::{Path, PathBuf};
 
 /// The astronaut at 256×256 (a face of ~100 px: found on the first pyramid levels, small enough for lavapipe).
@@ -48,6 +48,7 @@ fn request(model: PathBuf, device: DevicePreference) -> Request {
         composite: CompositeSettings { mode: OutputMode::Composite, blend: 1.0, mask_in_alpha: false },
         mask_erode: 0.0,
         mask_feather: 2.0,
+        mask_source: MaskSource::LearnedInHull,
         colour_transfer: ColourTransfer::ReinhardLab,
         face_selection: FaceSelection::Largest,
         search: Search::default(),

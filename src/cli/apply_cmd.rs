@@ -59,6 +59,10 @@ pub struct Args {
     /// Soften the mask edge over this many pixels, or keyframes (default 8).
     #[arg(long, allow_hyphen_values = true)]
     pub mask_feather: Option<String>,
+    /// The mask the swap is blended through: learned-in-hull (the model's mask inside the landmark hull),
+    /// hull (the landmark hull alone) or learned (the model's mask alone) (default learned-in-hull).
+    #[arg(long)]
+    pub mask_source: Option<String>,
     /// reinhard (Lab statistics), mean-std (per RGB channel) or none (default reinhard).
     #[arg(long)]
     pub colour_transfer: Option<String>,
@@ -161,6 +165,7 @@ impl Job {
         }
         let choices = [
             ("--output", name::OUTPUT, &args.output, &params::OUTPUT_OPTIONS[..]),
+            ("--mask-source", name::MASK_SOURCE, &args.mask_source, &params::MASK_SOURCE_OPTIONS[..]),
             ("--colour-transfer", name::COLOUR_TRANSFER, &args.colour_transfer, &params::COLOUR_TRANSFER_OPTIONS[..]),
             ("--faces", name::FACE_SELECTION, &args.faces, &params::FACE_SELECTION_OPTIONS[..]),
             ("--device", name::DEVICE, &args.device, &params::DEVICE_OPTIONS[..]),

@@ -190,6 +190,9 @@ mod tests {
         assert_eq!(choice("--colour-transfer", "reinhard", &params::COLOUR_TRANSFER_OPTIONS), Ok(0));
         assert_eq!(choice("--colour-transfer", "mean-std", &params::COLOUR_TRANSFER_OPTIONS), Ok(1));
         assert_eq!(choice("--faces", "nearest", &params::FACE_SELECTION_OPTIONS), Ok(2));
+        assert_eq!(choice("--mask-source", "learned-in-hull", &params::MASK_SOURCE_OPTIONS), Ok(0));
+        assert_eq!(choice("--mask-source", "hull", &params::MASK_SOURCE_OPTIONS), Ok(1));
+        assert_eq!(choice("--mask-source", "learned", &params::MASK_SOURCE_OPTIONS), Ok(2), "the exact id beats the start of learnedInHull");
         assert_eq!(choice("--device", "CPU", &params::DEVICE_OPTIONS), Ok(2));
         assert_eq!(choice("--device", "a", &params::DEVICE_OPTIONS), Ok(0), "the start of auto only");
         for bad in ["", "x", "swapped-face-only-please"] {

@@ -20,6 +20,7 @@ pub mod name {
     pub const MASK_IN_ALPHA: &str = "maskInAlpha";
     pub const MASK_ERODE: &str = "maskErode";
     pub const MASK_FEATHER: &str = "maskFeather";
+    pub const MASK_SOURCE: &str = "maskSource";
     pub const COLOUR_TRANSFER: &str = "colourTransfer";
     pub const FACE_SELECTION: &str = "faceSelection";
     pub const FACE_POINT: &str = "facePoint";
@@ -102,6 +103,12 @@ pub const COLOUR_TRANSFER_OPTIONS: [ChoiceOption; 3] = [
     ChoiceOption { id: "none", label: "None" },
 ];
 
+pub const MASK_SOURCE_OPTIONS: [ChoiceOption; 3] = [
+    ChoiceOption { id: "learnedInHull", label: "Learned within Hull" },
+    ChoiceOption { id: "hull", label: "Landmark Hull" },
+    ChoiceOption { id: "learned", label: "Learned" },
+];
+
 pub const FACE_SELECTION_OPTIONS: [ChoiceOption; 3] = [
     ChoiceOption { id: "largest", label: "Largest Face" },
     ChoiceOption { id: "all", label: "All Faces" },
@@ -119,7 +126,7 @@ pub const NO_IDENTITY_OPTION: ChoiceOption = ChoiceOption { id: "", label: "(loa
 pub const IDENTITY_PLACEHOLDER: [ChoiceOption; 1] = [NO_IDENTITY_OPTION];
 
 /// Every parameter, in the order the page shows them.
-pub const PARAMS: [ParamSpec; 15] = [
+pub const PARAMS: [ParamSpec; 16] = [
     ParamSpec {
         name: name::MODEL,
         label: "Model File",
@@ -191,6 +198,19 @@ pub const PARAMS: [ParamSpec; 15] = [
         group: GROUP_MASK,
         animates: true,
         kind: Kind::Double { default: 8.0, min: 0.0, max: 500.0, display_min: 0.0, display_max: 50.0, kind: DoubleKind::PixelSize },
+    },
+    ParamSpec {
+        name: name::MASK_SOURCE,
+        label: "Mask Source",
+        hint: "Which mask the swap is blended through, before Mask Erode and Mask Feather. Learned within Hull \
+               (default): the model's own mask, kept inside the plate face's landmark hull (grown a little), so \
+               nothing the network smears beyond the face gets in. Landmark Hull: the hull alone, following the \
+               plate's jaw and brow whatever the model's mask says (steadiest edge; use it when the model's mask \
+               flickers or is cut short). Learned: the model's mask alone, the swapped identity's own outline \
+               (use it when the new face is wider or its chin longer than the plate's).",
+        group: GROUP_MASK,
+        animates: false,
+        kind: Kind::Choice { options: &MASK_SOURCE_OPTIONS, default: 0 },
     },
     ParamSpec {
         name: name::COLOUR_TRANSFER,
@@ -318,7 +338,7 @@ mod tests {
             names,
             [
                 "model", "identity", "identityName", "blend", "output", "maskInAlpha", "maskErode", "maskFeather",
-                "colourTransfer", "faceSelection", "facePoint", "detectionThreshold", "smallestFace", "temporalSmoothing",
+                "maskSource", "colourTransfer", "faceSelection", "facePoint", "detectionThreshold", "smallestFace", "temporalSmoothing",
                 "device"
             ]
         );

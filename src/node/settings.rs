@@ -7,7 +7,7 @@ use super::params::{self, name, ChoiceOption};
 use crate::pipeline::composite::{CompositeSettings, OutputMode};
 use crate::pipeline::analysis::Search;
 use crate::pipeline::run::Request;
-use crate::pipeline::{ColourTransfer, FaceSelection};
+use crate::pipeline::{ColourTransfer, FaceSelection, MaskSource};
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -59,6 +59,7 @@ pub struct Settings {
     /// Full-resolution frame pixels; the render scales them.
     pub mask_erode: f32,
     pub mask_feather: f32,
+    pub mask_source: MaskSource,
     pub colour_transfer: ColourTransfer,
     pub face_selection: FaceSelection,
     pub detection_threshold: f32,
@@ -109,6 +110,11 @@ impl Settings {
             "maskOnly" => OutputMode::MaskOnly,
             _ => OutputMode::Composite,
         };
+        let mask_source = match option_id(src, name::MASK_SOURCE, &params::MASK_SOURCE_OPTIONS, time)? {
+            "hull" => MaskSource::Hull,
+            "learned" => MaskSource::Learned,
+            _ => MaskSource::LearnedInHull,
+        };
         let colour_transfer = match option_id(src, name::COLOUR_TRANSFER, &params::COLOUR_TRANSFER_OPTIONS, time)? {
             "meanStdRgb" => ColourTransfer::MeanStdRgb,
             "none" => ColourTransfer::None,
@@ -140,6 +146,7 @@ impl Settings {
             mask_in_alpha: src.boolean(name::MASK_IN_ALPHA, time)?,
             mask_erode: ranged(src, name::MASK_ERODE, time)? as f32,
             mask_feather: ranged(src, name::MASK_FEATHER, time)? as f32,
+            mask_source,
             colour_transfer,
             face_selection,
             detection_threshold: ranged(src, name::DETECTION_THRESHOLD, time)? as f32,
@@ -181,6 +188,7 @@ impl Settings {
             composite: CompositeSettings { mode: self.output, blend: self.blend, mask_in_alpha: self.mask_in_alpha },
             mask_erode: self.mask_erode * sx,
             mask_feather: self.mask_feather * sx,
+            mask_source: self.mask_source,
             colour_transfer: self.colour_transfer,
             face_selection,
             search: Search { threshold: self.detection_threshold, smallest_face: self.smallest_face },
@@ -288,10 +296,13 @@ pub(crate) mod tests {
         let mut m = MapSource::defaults();
         m.ints.insert(name::OUTPUT, 2);
         m.ints.insert(name::FACE_SELECTION, 2);
+        m.ints.insert(name::MASK_SOURCE, 1);
         m.doubles.insert(name::FACE_POINT, 0.25);
         m.strings.insert(name::MODEL, "  /models/a.safetensors ".into());
         let s = Settings::read(&m, 0.0).unwrap();
         assert_eq!(s.output, OutputMode::MaskOnly);
+        assert_eq!((s.mask_source, s.request([1.0, 1.0], 0, 0).mask_source), (MaskSource::Hull, MaskSource::Hull));
+        assert_eq!(Settings::read(&MapSource::defaults(), 0.0).unwrap().mask_source, MaskSource::LearnedInHull);
         assert_eq!(s.face_selection, FaceSelection::NearestTo { x: 0.25, y: 0.25 });
         assert_eq!(s.model, Some(PathBuf::from("/models/a.safetensors")));
         assert!(!s.is_identity());

@@ -29,6 +29,19 @@ pub enum ColourTransfer {
     None,
 }
 
+/// Which mask the swapped face is blended through (before erode and feather).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskSource {
+    /// The swap network's mask, limited to the plate face's landmark hull grown a little: the network's
+    /// outline where it is inside the face, never what it bleeds beyond it.
+    LearnedInHull,
+    /// The plate face's landmark hull alone, grown a little and softened: follows the plate's jaw and brow
+    /// whatever the network's mask says.
+    Hull,
+    /// The network's mask alone: the swapped identity's own outline, as the decoder renders it.
+    Learned,
+}
+
 /// Which of the detected faces are swapped.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FaceSelection {

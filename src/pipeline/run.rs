@@ -8,7 +8,7 @@ use super::align::{self, Alignment};
 use super::analysis::{self, Face, Search};
 use super::composite::{self, CompositeSettings};
 use super::frame::{overlapping_groups, Frame, Mask, Patch, Rect};
-use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection};
+use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection, MaskSource};
 use crate::device::Gpu;
 use crate::model::cache;
 use crate::model::swap_model::SwapModel;
@@ -27,6 +27,7 @@ pub struct Request {
     /// In pixels of the frame handed to `run` (already multiplied by the render scale).
     pub mask_erode: f32,
     pub mask_feather: f32,
+    pub mask_source: MaskSource,
     pub colour_transfer: ColourTransfer,
     /// `NearestTo` in this frame's pixels, y down.
     pub face_selection: FaceSelection,
@@ -219,7 +220,7 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
     if let Some(gpu) = gpu {
         gpu.fire_injected_fault();
     }
-    let patches = match swap_faces(source, &faces, &model, identity, req.colour_transfer, device) {
+    let patches = match swap_faces(source, &faces, &model, identity, req, device) {
         Ok(r) => r,
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
@@ -251,15 +252,9 @@ fn select(mut faces: Vec<Face>, how: FaceSelection) -> Vec<Face> {
 
 /// Swaps every face (warp into the model's crop, network, colour transfer, warp back; public for the per-stage
 /// benches): returns the swapped faces pasted over the source (unmasked) and the raw mask (max over
-/// faces), as one patch per group of faces whose crops overlap.
-pub fn swap_faces(
-    source: &Frame,
-    faces: &[Face],
-    model: &SwapModel,
-    identity: usize,
-    transfer: ColourTransfer,
-    device: &Device,
-) -> Result<Vec<Patch>, Failure> {
+/// faces), as one patch per group of faces whose crops overlap. Of `req`, only the colour transfer and the
+/// mask source are read here.
+pub fn swap_faces(source: &Frame, faces: &[Face], model: &SwapModel, identity: usize, req: &Request, device: &Device) -> Result<Vec<Patch>, Failure> {
     let res = model.config.resolution;
     let plane = res * res;
     let alignments: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &model.template, res)).collect();
@@ -289,14 +284,25 @@ pub fn swap_faces(
     for (k, (face, a)) in faces.iter().zip(&alignments).enumerate() {
         let mut face_rgb: Vec<f32> = (0..plane).flat_map(|i| (0..3).map(move |c| (c, i))).map(|(c, i)| rgb[k * 3 * plane + c * plane + i]).collect();
         let hull = align::hull_mask_crop(&face.landmarks, a);
-        colour::transfer(transfer, &mut face_rgb, &crops[k], hull.data());
-        // The network's mask, limited to the landmark hull grown a little (the hull hugs the jaw tightly).
-        let grown = mask_ops::feather(&mask_ops::erode(&hull, -(res as f32) * 0.03), res as f32 * 0.02);
-        let face_mask: Vec<f32> = (0..plane).map(|i| masks[k * plane + i] * grown.data()[i]).collect();
+        colour::transfer(req.colour_transfer, &mut face_rgb, &crops[k], hull.data());
+        let learned = &masks[k * plane..(k + 1) * plane];
+        let face_mask = face_mask(req.mask_source, learned, &hull, res);
         let group = groups.iter().position(|(_, members)| members.contains(&k)).expect("every face is in a group");
         paste(&mut patches[group], &face_rgb, &face_mask, a);
     }
     Ok(patches)
+}
+
+/// The crop's blend mask from the network's mask (`learned`, the crop's pixels) and the plate face's landmark
+/// hull. The hull is grown by 3% of the crop and softened over 2% before use: it runs along the landmarks of
+/// the jaw and brow, and a mask that stops exactly there leaves a seam of plate skin at the edge of the face.
+fn face_mask(source: MaskSource, learned: &[f32], hull: &Mask, res: usize) -> Vec<f32> {
+    let grown = || mask_ops::feather(&mask_ops::erode(hull, -(res as f32) * 0.03), res as f32 * 0.02);
+    match source {
+        MaskSource::LearnedInHull => learned.iter().zip(grown().data()).map(|(m, h)| m * h).collect(),
+        MaskSource::Hull => grown().data().to_vec(),
+        MaskSource::Learned => learned.to_vec(),
+    }
 }
 
 /// The frame pixels a crop's square covers (its corners' bounding box), clipped to the frame.
@@ -397,6 +403,7 @@ mod tests {
             composite: CompositeSettings { mode: OutputMode::Composite, blend, mask_in_alpha: false },
             mask_erode: 2.0,
             mask_feather: 4.0,
+            mask_source: MaskSource::LearnedInHull,
             colour_transfer: ColourTransfer::ReinhardLab,
             face_selection: FaceSelection::Largest,
             search: Search::default(),
@@ -418,6 +425,33 @@ mod tests {
         };
         model.save(&path).unwrap();
         path
+    }
+
+    /// Mask Source: the hull alone ignores the network (two different random models give the same mask), the
+    /// learned mask alone is the network's (they differ), and the default, their product, lies under both
+    /// everywhere (erode, feather, warp and paste are all monotone, so the order survives them).
+    #[test]
+    fn mask_sources_blend_through_the_hull_the_network_or_both() {
+        let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (m1, m2) = (untrained_model(d1.path()), untrained_model(d2.path()));
+        let src = astronaut();
+        let mask = |model: &PathBuf, source: MaskSource| {
+            let out = run(&src, &[], &Request { mask_source: source, ..request(model.clone(), 1.0) });
+            assert!(out.passthrough.is_none(), "{:?}", out.passthrough);
+            out.mask.data().to_vec()
+        };
+        let hull = mask(&m1, MaskSource::Hull);
+        assert_eq!(hull, mask(&m2, MaskSource::Hull), "the hull does not depend on the model");
+        let learned = mask(&m1, MaskSource::Learned);
+        assert_ne!(learned, mask(&m2, MaskSource::Learned), "the learned mask is the model's");
+        let both = mask(&m1, MaskSource::LearnedInHull);
+        // Products of values in [0, 1] rounded in f32, then the same monotone operations: at most an ulp or
+        // two above either factor's result.
+        for (i, ((b, h), l)) in both.iter().zip(&hull).zip(&learned).enumerate() {
+            assert!(*b <= h + 1e-5 && *b <= l + 1e-5, "pixel {i}: {b} above hull {h} or learned {l}");
+        }
+        assert!(both != hull && both != learned);
+        assert!(hull.iter().filter(|&&m| m > 0.5).count() > 1000, "the hull covers the face");
     }
 
     /// The whole pipeline on a real face with an untrained (random) model file: the mechanics, not the quality.
