@@ -136,3 +136,27 @@ fn apply_says_what_is_wrong_before_rendering() {
     assert!(!o.status.success() && text.contains("ffmpeg is not installed"), "{text}");
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "nothing written on errors");
 }
+
+/// Face Analysis through the node needs no model (the node must not answer isIdentity without one), and
+/// `apply` draws the same pixels with the default model loaded: the crop's square comes from the face
+/// template, which the default model stores unchanged. Frame 125 has a second, rejected detection (the back of
+/// a head), drawn in red.
+#[test]
+fn face_analysis_output_without_a_model_matches_apply() {
+    let frames = support::decoded_frames(CLIP);
+    let pattern = frames.join("%05d.png");
+    let tmp = tempfile::tempdir().unwrap();
+    let (node, apply) = (tmp.path().join("node"), tmp.path().join("apply"));
+    faceswap(&[
+        "render", "--bundle", s(support::bundle_path()), "--input", s(&pattern), "--frames", "124-125", "--out", s(&node),
+        "--planes", "--param", "output=Face Analysis",
+    ]);
+    let log = faceswap(&["apply", s(&pattern), "--frames", "124-125", "--model", s(&default_model()), "--out", s(&apply), "--output", "analysis"]);
+    assert!(log.contains("frames with a face   2"), "{log}");
+    let masks = compare(&node, &apply, 124..=125);
+    assert!(masks.iter().all(|m| *m == Some(0)), "no mask in Face Analysis: {masks:?}");
+    let (drawn, source) = (pixels(&node.join("00125.png")).unwrap(), pixels(&frames.join("00125.png")).unwrap());
+    let red = drawn.3.chunks_exact(3).filter(|p| p[0] == 255 && p[1] == 64 && p[2] == 64).count();
+    assert!(red > 100, "the rejected detection's red box: {red} pixels");
+    assert!(drawn.3.chunks_exact(3).zip(source.3.chunks_exact(3)).filter(|(a, b)| a != b).count() < 640 * 360 / 20);
+}

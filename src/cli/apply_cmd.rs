@@ -15,6 +15,7 @@ use crate::render_cmd::{parse_depth, FrameRange};
 use faceswap_ofx::model::{cache, file};
 use faceswap_ofx::node::params::{self, name};
 use faceswap_ofx::node::settings::Settings;
+use faceswap_ofx::pipeline::composite::OutputMode;
 use faceswap_ofx::pipeline::frame::{Frame, Mask};
 use faceswap_ofx::pipeline::run::{self, Severity};
 use ofx_host::{Components, Depth, HostImage, RectI, Value};
@@ -47,7 +48,8 @@ pub struct Args {
     /// Swap strength 0..1, or keyframes FRAME:VALUE,FRAME:VALUE[@linear|@smooth|@constant] (default 1).
     #[arg(long, allow_hyphen_values = true)]
     pub blend: Option<String>,
-    /// composite, swapped-face (premultiplied by the mask) or mask-only (default composite).
+    /// composite, swapped-face (premultiplied by the mask), mask-only, or analysis (the face analysis drawn on
+    /// the plate, no swap) (default composite).
     #[arg(long)]
     pub output: Option<String>,
     /// Put the face mask into the output's alpha channel.
@@ -312,6 +314,8 @@ struct Summary {
     identity: usize,
     without_face: usize,
     interrupted: bool,
+    /// The run drew the face analysis (Output: Face Analysis) instead of swapping.
+    analysis: bool,
 }
 
 fn execute(job: &mut Job, stop: &AtomicBool) -> Result<Summary, String> {
@@ -332,7 +336,8 @@ fn execute(job: &mut Job, stop: &AtomicBool) -> Result<Summary, String> {
     }
     // As `faceswap render` asks a host: RGB frames give RGB files unless the node wants alpha (its clip
     // preferences, which the node reads at time 0).
-    let alpha = Settings::read(&job.params, 0.0).map_err(|e| e.to_string())?.output_needs_alpha();
+    let at_start = Settings::read(&job.params, 0.0).map_err(|e| e.to_string())?;
+    let alpha = at_start.output_needs_alpha();
     let rgb = served(&first.path, job.depth)?.components == Components::Rgb;
     let writer = Writer {
         out: job.out.clone(),
@@ -343,7 +348,7 @@ fn execute(job: &mut Job, stop: &AtomicBool) -> Result<Summary, String> {
     let mask_dir = job.out.join("FaceMask");
     std::fs::create_dir_all(&mask_dir).map_err(|e| format!("cannot create {}: {e}", mask_dir.display()))?;
     let mut cache = FrameCache { frames: BTreeMap::new(), depth: job.depth };
-    let mut sum = Summary::default();
+    let mut sum = Summary { analysis: at_start.output == OutputMode::Analysis, ..Summary::default() };
     let mut shown: Option<String> = None;
     let total = footage.render.len();
     for (i, item) in footage.render.iter().enumerate() {
@@ -399,7 +404,7 @@ enum Done {
     /// Blend 0: the node answers isIdentity; the host copies the source frame and renders no plane.
     Identity,
     Rendered {
-        /// The mask is non-empty.
+        /// The mask is non-empty (Face Analysis: a face was found).
         swapped: bool,
         /// Why the frame passed through, or a note (as the node shows it).
         message: Option<String>,
@@ -441,8 +446,10 @@ fn apply_frame(job: &Job, item: &Item, clip: &BTreeMap<u64, PathBuf>, cache: &mu
     }
     write(&writer.output(item), &output_image(&outcome.image, writer.components, writer.depth)?, false)?;
     write(&writer.mask(item), &mask_image(&outcome.mask, writer.depth)?, true)?;
+    // Face Analysis draws faces instead of swapping them: no mask, and no message when one was found.
+    let swapped = if settings.output == OutputMode::Analysis { outcome.passthrough.is_none() } else { outcome.mask.data().iter().any(|&m| m > 0.0) };
     let message = outcome.passthrough.map(|(_, why)| why).or(outcome.note);
-    Ok(Done::Rendered { swapped: outcome.mask.data().iter().any(|&m| m > 0.0), message })
+    Ok(Done::Rendered { swapped, message })
 }
 
 fn write(path: &Path, img: &HostImage, plane: bool) -> Result<(), String> {
@@ -463,7 +470,11 @@ pub fn run(args: Args) -> Result<(), String> {
     println!("applied to {} frame(s) in {secs:.1} s ({:.2} s/frame)", sum.written, secs / sum.written.max(1) as f64);
     println!("  output frames        {}", job.out.display());
     println!("  mask frames          {}  (16-bit grey PNG; float EXR with --depth float)", job.out.join("FaceMask").display());
-    println!("  frames with a swap   {}", sum.swapped);
+    if sum.analysis {
+        println!("  frames with a face   {}  (face analysis drawn, no swap)", sum.swapped);
+    } else {
+        println!("  frames with a swap   {}", sum.swapped);
+    }
     println!("  frames with no face  {}", sum.without_face);
     if sum.identity > 0 {
         println!("  {} frame(s) at blend 0: the source copied, no mask written (the node's isIdentity)", sum.identity);

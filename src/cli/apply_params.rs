@@ -187,6 +187,7 @@ mod tests {
         assert_eq!(choice("--output", "swapped-face", &params::OUTPUT_OPTIONS), Ok(1));
         assert_eq!(choice("--output", "Mask Only", &params::OUTPUT_OPTIONS), Ok(2));
         assert_eq!(choice("--output", "mask", &params::OUTPUT_OPTIONS), Ok(2));
+        assert_eq!(choice("--output", "analysis", &params::OUTPUT_OPTIONS), Ok(3));
         assert_eq!(choice("--colour-transfer", "reinhard", &params::COLOUR_TRANSFER_OPTIONS), Ok(0));
         assert_eq!(choice("--colour-transfer", "mean-std", &params::COLOUR_TRANSFER_OPTIONS), Ok(1));
         assert_eq!(choice("--faces", "nearest", &params::FACE_SELECTION_OPTIONS), Ok(2));

@@ -91,10 +91,12 @@ pub struct ParamSpec {
     pub kind: Kind,
 }
 
-pub const OUTPUT_OPTIONS: [ChoiceOption; 3] = [
+pub const OUTPUT_OPTIONS: [ChoiceOption; 4] = [
     ChoiceOption { id: "composite", label: "Composite" },
     ChoiceOption { id: "swappedFace", label: "Swapped Face Only" },
     ChoiceOption { id: "maskOnly", label: "Mask Only" },
+    // Appended: hosts store the option's index, so options are only ever added at the end.
+    ChoiceOption { id: "analysis", label: "Face Analysis" },
 ];
 
 pub const COLOUR_TRANSFER_OPTIONS: [ChoiceOption; 3] = [
@@ -168,7 +170,10 @@ pub const PARAMS: [ParamSpec; 16] = [
         name: name::OUTPUT,
         label: "Output",
         hint: "Composite: the plate with the swapped face. Swapped Face Only: the swapped face premultiplied by \
-               the mask. Mask Only: the face mask in every channel.",
+               the mask. Mask Only: the face mask in every channel. Face Analysis: the plate with what the face \
+               analysis found, no swap (works without a model): each detected face's box, green when Faces \
+               to Swap picks it and red when not, its landmarks after Temporal Smoothing, and in yellow the \
+               square the model's crop is taken from.",
         group: GROUP_OUTPUT,
         animates: false,
         kind: Kind::Choice { options: &OUTPUT_OPTIONS, default: 0 },

@@ -108,6 +108,7 @@ impl Settings {
         let output = match option_id(src, name::OUTPUT, &params::OUTPUT_OPTIONS, time)? {
             "swappedFace" => OutputMode::SwappedFace,
             "maskOnly" => OutputMode::MaskOnly,
+            "analysis" => OutputMode::Analysis,
             _ => OutputMode::Composite,
         };
         let mask_source = match option_id(src, name::MASK_SOURCE, &params::MASK_SOURCE_OPTIONS, time)? {
@@ -164,7 +165,12 @@ impl Settings {
     /// True when the output carries the mask in alpha (Mask in Alpha, Swapped Face Only, Mask Only), so it must
     /// be RGBA whatever the source is.
     pub fn output_needs_alpha(&self) -> bool {
-        self.mask_in_alpha || self.output != OutputMode::Composite
+        match self.output {
+            OutputMode::Composite => self.mask_in_alpha,
+            OutputMode::SwappedFace | OutputMode::MaskOnly => true,
+            // The plate as it came, lines drawn on it: no mask to carry.
+            OutputMode::Analysis => false,
+        }
     }
 
     /// The pipeline's request for one frame: pixel sizes scaled to the render, the face point moved from the
@@ -303,6 +309,11 @@ pub(crate) mod tests {
         assert_eq!(s.output, OutputMode::MaskOnly);
         assert_eq!((s.mask_source, s.request([1.0, 1.0], 0, 0).mask_source), (MaskSource::Hull, MaskSource::Hull));
         assert_eq!(Settings::read(&MapSource::defaults(), 0.0).unwrap().mask_source, MaskSource::LearnedInHull);
+        // Face Analysis renders without a model, so the node is never an identity there, and adds no alpha.
+        let mut analysis = MapSource::defaults();
+        analysis.ints.insert(name::OUTPUT, 3);
+        let a = Settings::read(&analysis, 0.0).unwrap();
+        assert_eq!((a.output, a.model.is_none(), a.is_identity(), a.output_needs_alpha()), (OutputMode::Analysis, true, false, false));
         assert_eq!(s.face_selection, FaceSelection::NearestTo { x: 0.25, y: 0.25 });
         assert_eq!(s.model, Some(PathBuf::from("/models/a.safetensors")));
         assert!(!s.is_identity());

@@ -16,6 +16,9 @@ pub enum OutputMode {
     SwappedFace,
     /// The mask in every channel.
     MaskOnly,
+    /// The plate with what the face analysis found drawn on it (`pipeline::overlay`); no swap, no mask.
+    /// The pipeline draws it before compositing, so `composite` leaves the plate as it is in this mode.
+    Analysis,
 }
 
 /// How the composite treats alpha and strength.
@@ -42,6 +45,9 @@ pub fn composite(source: &Frame, patches: &[Patch], settings: &CompositeSettings
     }
     let (mode, alpha) = (settings.mode, settings.mask_in_alpha);
     // Composite without the mask in alpha leaves everything outside the patches as the source's bits.
+    if mode == OutputMode::Analysis {
+        return out;
+    }
     if !(mode == OutputMode::Composite && !alpha) {
         out.data_mut().par_chunks_mut(width * 4).for_each(|row| {
             for px in row.chunks_exact_mut(4) {
@@ -94,6 +100,7 @@ fn mix(px: &mut [f32], s: &[f32], w: &[f32], m: f32, blend: f32, mode: OutputMod
         OutputMode::MaskOnly => {
             px.copy_from_slice(&[m, m, m, m]);
         }
+        OutputMode::Analysis => {}
     }
 }
 

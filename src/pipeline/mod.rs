@@ -12,6 +12,7 @@ pub mod detect;
 pub mod fingerprint;
 pub mod frame;
 pub mod mask_ops;
+pub mod overlay;
 pub mod recent;
 pub mod resample;
 pub mod run;

@@ -6,7 +6,7 @@
 
 use super::align::{self, Alignment};
 use super::analysis::{self, Face, Search};
-use super::composite::{self, CompositeSettings};
+use super::composite::{self, CompositeSettings, OutputMode};
 use super::frame::{overlapping_groups, Frame, Mask, Patch, Rect};
 use super::{colour, mask_ops, ColourTransfer, DevicePreference, FaceSelection, MaskSource};
 use crate::device::Gpu;
@@ -174,28 +174,33 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
     };
     let done = |outcome| Attempt { outcome, device_failure: None };
     let failed = |why: String| Attempt { outcome: passthrough(Severity::Error, why.clone()), device_failure: Some(why) };
-    let Some(path) = &req.model else {
-        return done(passthrough(Severity::Warning, "no model file is set: choose one in Model File".into()));
-    };
-    let model = match cache::swap_model(path, device) {
-        Ok(m) => m,
-        Err(e) => return done(passthrough(Severity::Error, e.to_string())),
+    // The Face Analysis output needs no model: it shows what a swap would be aligned on, through the model's
+    // face template when one loads and the default template otherwise.
+    let overlay = req.composite.mode == OutputMode::Analysis;
+    let model = match &req.model {
+        None if overlay => None,
+        None => return done(passthrough(Severity::Warning, "no model file is set: choose one in Model File".into())),
+        Some(path) => match cache::swap_model(path, device) {
+            Ok(m) => Some(m),
+            Err(_) if overlay => None,
+            Err(e) => return done(passthrough(Severity::Error, e.to_string())),
+        },
     };
     let nets = match cache::face_nets(&cache::models_dir(), device) {
         Ok(n) => n,
         Err(e) => return done(passthrough(Severity::Error, format!("face-analysis weights: {e}"))),
     };
-    let identity = model.identity_index(&req.identity_name).unwrap_or(req.identity_index);
-    if identity >= model.identities.len() {
-        return done(passthrough(Severity::Error, format!("the model has no identity number {}", identity + 1)));
+    let identity = model.as_ref().map_or(0, |m| m.identity_index(&req.identity_name).unwrap_or(req.identity_index));
+    if let Some(m) = model.as_ref().filter(|m| !overlay && identity >= m.identities.len()) {
+        return done(passthrough(Severity::Error, format!("the model has no identity number {} (it has {})", identity + 1, m.identities.len())));
     }
     let analyse = |frame: &Frame| {
         super::recent::analyse(&nets, frame, req.search).map(|faces| faces.as_ref().clone()).map_err(|e| match e {
             analysis::AnalysisError::Readback(_) => Failure::Device(e.to_string()),
         })
     };
-    let faces = match analyse(source) {
-        Ok(f) => select(f, req.face_selection),
+    let (all, faces) = match analyse(source) {
+        Ok(f) => (f.clone(), select(f, req.face_selection)),
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
@@ -216,7 +221,16 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
             Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
         }
     }
-    let faces = if around.is_empty() { faces } else { faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect() };
+    let faces: Vec<Face> = if around.is_empty() { faces } else { faces.iter().map(|f| super::smooth::smooth(f, &around, req.temporal_window)).collect() };
+    let model = match model {
+        Some(m) if !overlay => m,
+        _ => {
+            let (template, res) = model.as_ref().map_or((align::FaceTemplate::default(), DEFAULT_CROP), |m| (m.template.clone(), m.config.resolution));
+            let crops: Vec<Alignment> = faces.iter().map(|f| align::align(&f.landmarks, &template, res)).collect();
+            let image = super::overlay::draw(source, &all, &faces, &crops);
+            return done(Outcome { image, mask: Mask::empty(source.width(), source.height()), passthrough: None, note: None });
+        }
+    };
     if let Some(gpu) = gpu {
         gpu.fire_injected_fault();
     }
@@ -227,6 +241,10 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
     };
     done(finish(source, &patches, req))
 }
+
+/// The crop side the Face Analysis output aligns to without a model. The crop's square in the frame does not
+/// depend on it (the template is in crop fractions); it only sets the precision of the fit.
+const DEFAULT_CROP: usize = 128;
 
 /// Applies the face selection: largest, all, or the one nearest a point.
 fn select(mut faces: Vec<Face>, how: FaceSelection) -> Vec<Face> {
@@ -388,7 +406,6 @@ fn mask_reach(erode: f32, feather: f32) -> usize {
 mod tests {
     use super::*;
     use crate::model::swapnet::SwapNetConfig;
-    use crate::pipeline::composite::OutputMode;
 
     fn astronaut() -> Frame {
         let img = image::open(crate::footage::require("astronaut.png")).unwrap().to_rgba32f();
@@ -452,6 +469,24 @@ mod tests {
         }
         assert!(both != hull && both != learned);
         assert!(hull.iter().filter(|&&m| m > 0.5).count() > 1000, "the hull covers the face");
+    }
+
+    /// Face Analysis needs no model: the astronaut's face is boxed (green: picked), her landmarks and the crop's
+    /// square drawn, everything else left as the plate, no mask, no message.
+    #[test]
+    fn face_analysis_output_draws_on_the_plate_without_a_model() {
+        let src = astronaut();
+        let mut req = request(PathBuf::new(), 1.0);
+        req.model = None;
+        req.composite.mode = OutputMode::Analysis;
+        let out = run(&src, &[], &req);
+        assert!(out.passthrough.is_none(), "{:?}", out.passthrough);
+        assert!(out.mask.data().iter().all(|&m| m == 0.0));
+        let changed: Vec<usize> = (0..src.data().len() / 4).filter(|&i| src.data()[i * 4..i * 4 + 4] != out.image.data()[i * 4..i * 4 + 4]).collect();
+        assert!(changed.len() > 500, "{} pixels drawn", changed.len());
+        assert!(changed.len() < src.data().len() / 4 / 10, "lines and dots, not a fill: {} pixels", changed.len());
+        // Everything drawn is near the face (the astronaut's face spans about x 150-260, y 70-200 of 512).
+        assert!(changed.iter().all(|&i| (100..330).contains(&(i % 512)) && (20..280).contains(&(i / 512))));
     }
 
     /// The whole pipeline on a real face with an untrained (random) model file: the mechanics, not the quality.
