@@ -38,14 +38,42 @@ pub fn draw(source: &Frame, all: &[Face], chosen: &[Face], crops: &[Alignment]) 
 
 /// A closed polygon of lines `width` px thick.
 fn polygon(img: &mut Frame, points: &[(f32, f32)], width: f32, colour: [f32; 3]) {
+    let bounds = (-width, -width, img.width() as f32 + width, img.height() as f32 + width);
     for (i, &a) in points.iter().enumerate() {
-        let b = points[(i + 1) % points.len()];
+        // Each side cut to the frame first: a box far larger than the frame (or reaching infinity) costs no
+        // more than one across it, and non-finite coordinates draw nothing.
+        let Some((a, b)) = clip(a, points[(i + 1) % points.len()], bounds) else { continue };
         let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().max(1.0) as usize;
         for s in 0..=steps {
             let t = s as f32 / steps as f32;
             square(img, a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, width, colour);
         }
     }
+}
+
+/// The part of the segment a-b inside `(x0, y0, x1, y1)` (Liang-Barsky), or None when none of it is (or a
+/// coordinate is not finite).
+fn clip(a: (f32, f32), b: (f32, f32), (x0, y0, x1, y1): (f32, f32, f32, f32)) -> Option<((f32, f32), (f32, f32))> {
+    if ![a.0, a.1, b.0, b.1].iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f32, 1.0f32);
+    for (p, q) in [(-dx, a.0 - x0), (dx, x1 - a.0), (-dy, a.1 - y0), (dy, y1 - a.1)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then(|| ((a.0 + t0 * dx, a.1 + t0 * dy), (a.0 + t1 * dx, a.1 + t1 * dy)))
 }
 
 /// A `side`-px square centred on (x, y), clipped to the frame.
@@ -93,6 +121,20 @@ mod tests {
         // Alpha is the plate's, and untouched pixels keep their values.
         assert!((0..120).all(|y| (0..200).all(|x| out.pixel(x, y)[3] == 0.5)));
         assert_eq!(out.pixel(199, 119), [0.5; 4]);
+    }
+
+    #[test]
+    fn non_finite_and_huge_boxes_draw_what_they_can_and_return() {
+        let src = Frame::from_rgba(40, 30, vec![0.0; 40 * 30 * 4]).unwrap();
+        let mut f = face(10.0, 10.0);
+        f.detection.bbox = [f32::NAN, 0.0, f32::INFINITY, 1e30];
+        f.landmarks[0] = [f32::NAN, f32::INFINITY, 0.0];
+        let mut huge = face(10.0, 10.0);
+        huge.detection.bbox = [2.0, 2.0, 1e30, 20.0];
+        let out = draw(&src, &[f.clone(), huge], &[f], &[]);
+        // The huge box's left edge and the parts of its top and bottom inside the frame are drawn.
+        assert_eq!(out.pixel(2, 10)[..3], OTHER);
+        assert_eq!(out.pixel(39, 2)[..3], OTHER);
     }
 
     #[test]
