@@ -125,6 +125,7 @@ fn apply_says_what_is_wrong_before_rendering() {
     fail(&[&base[..], &["--output", "sideways"]].concat(), "composite, swappedFace, maskOnly");
     fail(&[&base[..], &["--frames", "1-2"]].concat(), "--frames applies to sequences and videos");
     fail(&["apply", s(&still), "--model", s(&tmp.path().join("none.safetensors")), "--out", s(&out)], "--model");
+    fail(&["apply", s(&still), "--out", s(&out)], "--model is required (only --output analysis");
     // A video without ffmpeg on PATH: a clear message, not a crash.
     let clip = faceswap_ofx::footage::require(CLIP);
     let o = Command::new(env!("CARGO_BIN_EXE_faceswap"))
@@ -137,10 +138,10 @@ fn apply_says_what_is_wrong_before_rendering() {
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "nothing written on errors");
 }
 
-/// Face Analysis through the node needs no model (the node must not answer isIdentity without one), and
-/// `apply` draws the same pixels with the default model loaded: the crop's square comes from the face
-/// template, which the default model stores unchanged. Frame 125 has a second, rejected detection (the back of
-/// a head), drawn in red.
+/// Face Analysis through the node needs no model (the node must not answer isIdentity without one), nor does
+/// `apply`'s, and with the default model loaded `apply` draws the same pixels: the crop's square comes from
+/// the face template, which the default model stores unchanged. Frame 125 has a second, rejected detection
+/// (the back of a head), drawn in red.
 #[test]
 fn face_analysis_output_without_a_model_matches_apply() {
     let frames = support::decoded_frames(CLIP);
@@ -159,4 +160,8 @@ fn face_analysis_output_without_a_model_matches_apply() {
     let red = drawn.3.chunks_exact(3).filter(|p| p[0] == 255 && p[1] == 64 && p[2] == 64).count();
     assert!(red > 100, "the rejected detection's red box: {red} pixels");
     assert!(drawn.3.chunks_exact(3).zip(source.3.chunks_exact(3)).filter(|(a, b)| a != b).count() < 640 * 360 / 20);
+    let bare = tmp.path().join("apply_without_model");
+    let log = faceswap(&["apply", s(&pattern), "--frames", "124-125", "--out", s(&bare), "--output", "analysis"]);
+    assert!(log.contains("frames with a face   2"), "{log}");
+    compare(&node, &bare, 124..=125);
 }

@@ -36,9 +36,10 @@ pub struct Args {
     /// (DIR/FaceMask/%05d.png, 16-bit grey), as `faceswap render --planes` writes them.
     #[arg(long)]
     pub out: PathBuf,
-    /// Swap model (.safetensors, from `faceswap train`). Node parameter: Model File.
+    /// Swap model (.safetensors, from `faceswap train`). Node parameter: Model File. Required, except with
+    /// --output analysis, which draws the face analysis and, like the node, needs no model.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Frames to render, A-B or A (default: every frame of the input).
     #[arg(long)]
     pub frames: Option<String>,
@@ -128,7 +129,17 @@ impl Job {
         if let (Some(_), Source::Still(_) | Source::Folder(_)) = (frames, &source) {
             return Err("--frames applies to sequences and videos, not to single images or folders".into());
         }
-        let header = file::read_header(&args.model).map_err(|e| format!("--model: {e}"))?;
+        let analysis = match &args.output {
+            Some(text) => params::OUTPUT_OPTIONS[apply_params::choice("--output", text, &params::OUTPUT_OPTIONS)?].id == "analysis",
+            None => false,
+        };
+        let Some(model) = &args.model else {
+            if !analysis {
+                return Err("--model is required (only --output analysis runs without a model)".into());
+            }
+            return Self::finish(args, source, frames, depth, None);
+        };
+        let header = file::read_header(model).map_err(|e| format!("--model: {e}"))?;
         let identity = match &args.identity {
             Some(wanted) => {
                 let index = header.identities.iter().position(|n| n == wanted).ok_or_else(|| {
@@ -139,6 +150,13 @@ impl Job {
             // The node's default: a fresh node selects the model's first identity.
             None => (header.identities.first().cloned().ok_or("--model: the model has no identities")?, 0),
         };
+        let model = (model.clone(), identity);
+        Self::finish(args, source, frames, depth, Some(model))
+    }
+
+    /// The rest of the job once the model (its path and the chosen identity's name and index) is known, or
+    /// known to be absent (Face Analysis).
+    fn finish(args: Args, source: Source, frames: Option<FrameRange>, depth: Depth, model: Option<(PathBuf, (String, usize))>) -> Result<Job, String> {
         if let Some(models) = &args.models {
             if !models.is_dir() {
                 return Err(format!("--models {}: no such folder", models.display()));
@@ -150,9 +168,11 @@ impl Job {
             _ => first_frame_size(&source)?,
         };
         let mut params = NodeParams::defaults(size);
-        params.set(name::MODEL, Value::String(args.model.to_string_lossy().into_owned()));
-        params.set(name::IDENTITY_NAME, Value::String(identity.0));
-        params.set(name::IDENTITY, Value::Choice(identity.1 as i32));
+        if let Some((path, (identity_name, index))) = model {
+            params.set(name::MODEL, Value::String(path.to_string_lossy().into_owned()));
+            params.set(name::IDENTITY_NAME, Value::String(identity_name));
+            params.set(name::IDENTITY, Value::Choice(index as i32));
+        }
         let curves = [
             ("--blend", name::BLEND, &args.blend),
             ("--mask-erode", name::MASK_ERODE, &args.mask_erode),
