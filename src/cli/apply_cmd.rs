@@ -129,34 +129,7 @@ impl Job {
         if let (Some(_), Source::Still(_) | Source::Folder(_)) = (frames, &source) {
             return Err("--frames applies to sequences and videos, not to single images or folders".into());
         }
-        let analysis = match &args.output {
-            Some(text) => params::OUTPUT_OPTIONS[apply_params::choice("--output", text, &params::OUTPUT_OPTIONS)?].id == "analysis",
-            None => false,
-        };
-        let Some(model) = &args.model else {
-            if !analysis {
-                return Err("--model is required (only --output analysis runs without a model)".into());
-            }
-            return Self::finish(args, source, frames, depth, None);
-        };
-        let header = file::read_header(model).map_err(|e| format!("--model: {e}"))?;
-        let identity = match &args.identity {
-            Some(wanted) => {
-                let index = header.identities.iter().position(|n| n == wanted).ok_or_else(|| {
-                    format!("--identity {wanted:?}: the model has {}", header.identities.join(", "))
-                })?;
-                (wanted.clone(), index)
-            }
-            // The node's default: a fresh node selects the model's first identity.
-            None => (header.identities.first().cloned().ok_or("--model: the model has no identities")?, 0),
-        };
-        let model = (model.clone(), identity);
-        Self::finish(args, source, frames, depth, Some(model))
-    }
-
-    /// The rest of the job once the model (its path and the chosen identity's name and index) is known, or
-    /// known to be absent (Face Analysis).
-    fn finish(args: Args, source: Source, frames: Option<FrameRange>, depth: Depth, model: Option<(PathBuf, (String, usize))>) -> Result<Job, String> {
+        let model = model_and_identity(&args)?;
         if let Some(models) = &args.models {
             if !models.is_dir() {
                 return Err(format!("--models {}: no such folder", models.display()));
@@ -168,7 +141,7 @@ impl Job {
             _ => first_frame_size(&source)?,
         };
         let mut params = NodeParams::defaults(size);
-        if let Some((path, (identity_name, index))) = model {
+        if let Some((path, identity_name, index)) = model {
             params.set(name::MODEL, Value::String(path.to_string_lossy().into_owned()));
             params.set(name::IDENTITY_NAME, Value::String(identity_name));
             params.set(name::IDENTITY, Value::Choice(index as i32));
@@ -212,6 +185,32 @@ impl Job {
         Settings::read(&job.params, 0.0).map_err(|e| e.to_string())?;
         Ok(job)
     }
+}
+
+/// The model file and the identity chosen in it (name, index): the node's Model File and Identity. `None`
+/// only with `--output analysis`, which, like the node, needs no model.
+fn model_and_identity(args: &Args) -> Result<Option<(PathBuf, String, usize)>, String> {
+    let Some(model) = &args.model else {
+        let analysis = match &args.output {
+            Some(text) => params::OUTPUT_OPTIONS[apply_params::choice("--output", text, &params::OUTPUT_OPTIONS)?].id == "analysis",
+            None => false,
+        };
+        return if analysis { Ok(None) } else { Err("--model is required (only --output analysis runs without a model)".into()) };
+    };
+    let header = file::read_header(model).map_err(|e| format!("--model: {e}"))?;
+    let (name, index) = match &args.identity {
+        Some(wanted) => {
+            let index = header
+                .identities
+                .iter()
+                .position(|n| n == wanted)
+                .ok_or_else(|| format!("--identity {wanted:?}: the model has {}", header.identities.join(", ")))?;
+            (wanted.clone(), index)
+        }
+        // The node's default: a fresh node selects the model's first identity.
+        None => (header.identities.first().cloned().ok_or("--model: the model has no identities")?, 0),
+    };
+    Ok(Some((model.clone(), name, index)))
 }
 
 fn first_frame_size(source: &Source) -> Result<(usize, usize), String> {

@@ -199,8 +199,9 @@ fn attempt(source: &Frame, neighbours: &mut Neighbours<'_>, req: &Request, devic
             analysis::AnalysisError::Readback(_) => Failure::Device(e.to_string()),
         })
     };
+    // Every detection is kept only for the Face Analysis output (it draws the ones not picked too).
     let (all, faces) = match analyse(source) {
-        Ok(f) => (f.clone(), select(f, req.face_selection)),
+        Ok(f) => (if overlay { f.clone() } else { Vec::new() }, select(f, req.face_selection)),
         Err(Failure::Device(why)) => return failed(why),
         Err(Failure::Frame(why)) => return done(passthrough(Severity::Error, why)),
     };
@@ -304,9 +305,9 @@ pub fn swap_faces(source: &Frame, faces: &[Face], model: &SwapModel, identity: u
         let hull = align::hull_mask_crop(&face.landmarks, a);
         colour::transfer(req.colour_transfer, &mut face_rgb, &crops[k], hull.data());
         let learned = &masks[k * plane..(k + 1) * plane];
-        let face_mask = face_mask(req.mask_source, learned, &hull, res);
+        let mask = face_mask(req.mask_source, learned, &hull, res);
         let group = groups.iter().position(|(_, members)| members.contains(&k)).expect("every face is in a group");
-        paste(&mut patches[group], &face_rgb, &face_mask, a);
+        paste(&mut patches[group], &face_rgb, &mask, a);
     }
     Ok(patches)
 }

@@ -54,8 +54,7 @@ fn blit(sheet: &mut RgbImage, rgb: &[f32], res: usize, zoom: u32, x0: u32, y0: u
 pub fn sheet(model: &SwapModel, faces: &[Vec<&FaceSample>], device: &Device) -> RgbImage {
     let res = model.config.resolution;
     let ids = model.identities.len();
-    let zoom = MIN_CELL.div_ceil(res.max(1)).max(1) as u32;
-    let cell = res as u32 * zoom;
+    let (zoom, cell) = cell_size(res);
     let rows = faces.iter().map(Vec::len).sum::<usize>() as u32;
     let (w, h) = sheet_size(ids, rows as usize, res);
     let mut img = RgbImage::from_pixel(w, h, BACKGROUND);
@@ -81,9 +80,15 @@ pub fn sheet(model: &SwapModel, faces: &[Vec<&FaceSample>], device: &Device) -> 
     img
 }
 
+/// The zoom (each model pixel drawn as a `zoom`² block) and the side of a sheet cell for a `res` px model.
+fn cell_size(res: usize) -> (u32, u32) {
+    let zoom = MIN_CELL.div_ceil(res.max(1)) as u32;
+    (zoom, res.max(1) as u32 * zoom)
+}
+
 /// Width and height of the preview sheet for `identities` decoders, `rows` sample faces and a `res` px model.
 pub fn sheet_size(identities: usize, rows: usize, res: usize) -> (u32, u32) {
-    let cell = (res.max(1) * MIN_CELL.div_ceil(res.max(1))) as u32;
+    let (_, cell) = cell_size(res);
     let cols = identities as u32 + 1;
     (GUTTER + cols * (cell + GUTTER), HEADER + rows as u32 * (cell + GUTTER))
 }
