@@ -11,6 +11,7 @@ mod extract_cmd;
 mod inputs;
 mod render_cmd;
 mod train_cmd;
+mod widen_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Evaluate(evaluate_cmd::Args),
     /// Face sets of two or more identities to a swap model (progress, previews, loss curve, checkpoints, --resume).
     Train(train_cmd::Args),
+    /// A trained model grown wider (computing what it did) to go on training it with more capacity.
+    Widen(widen_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => extract_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
+        Command::Widen(args) => widen_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! Training swap models: augmentation, losses, the loop, and the preview and loss-curve pictures.
+//! Training swap models: augmentation, losses, the loop, the preview and loss-curve pictures, and widening a
+//! trained model to go on training it with more capacity.
 
 pub mod augment;
 pub mod loss;
@@ -7,3 +8,4 @@ pub mod patchgan;
 pub mod preview;
 pub mod trainer;
 pub mod true_face;
+pub mod widen;

@@ -1,0 +1,67 @@
+//! `faceswap widen`: a trained model grown to wider layers that compute what it did, to go on training with
+//! more capacity (`faceswap train --resume` with the new widths) instead of starting a wide model from noise.
+
+use burn::module::Module;
+use faceswap_ofx::model::swap_model::SwapModel;
+use faceswap_ofx::train::widen::widen;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The trained model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Where to write the widened model (not the input: the narrow model stays as it was).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// New encoder width (first level's channels); default: the model's.
+    #[arg(long)]
+    pub encoder_channels: Option<usize>,
+    /// New decoder width (last level's channels); default: the model's.
+    #[arg(long)]
+    pub decoder_channels: Option<usize>,
+    /// New bottleneck width; default: the model's.
+    #[arg(long)]
+    pub bottleneck: Option<usize>,
+    /// Seed of the jitter that lets copied units drift apart in training.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    if args.out == args.model {
+        return Err("--out must differ from --model: the narrow model is kept".into());
+    }
+    let device = faceswap_ofx::device::cpu();
+    let model = SwapModel::load(&args.model, &device).map_err(|e| e.to_string())?;
+    let from = &model.config;
+    let to = from
+        .clone()
+        .with_encoder_channels(args.encoder_channels.unwrap_or(from.encoder_channels))
+        .with_decoder_channels(args.decoder_channels.unwrap_or(from.decoder_channels))
+        .with_bottleneck(args.bottleneck.unwrap_or(from.bottleneck));
+    let wide = widen(&model, &to, args.seed, &device)?;
+    wide.save(&args.out).map_err(|e| e.to_string())?;
+    let mb = |m: &SwapModel| m.net.num_params() as f64 * 4.0 / 1e6;
+    println!(
+        "{} ({:.1} MB of weights) widened to {} ({:.1} MB): encoder {}, decoder {}, bottleneck {}",
+        args.model.display(),
+        mb(&model),
+        args.out.display(),
+        mb(&wide),
+        to.encoder_channels,
+        to.decoder_channels,
+        to.bottleneck
+    );
+    println!(
+        "go on training it with: faceswap train <the same sets> --out {} --resume --resolution {} --arch {} \
+         --encoder-channels {} --decoder-channels {} --bottleneck {} (Adam starts afresh)",
+        args.out.display(),
+        to.resolution,
+        if to.arch == faceswap_ofx::model::swapnet::Arch::Df { "df" } else { "liae" },
+        to.encoder_channels,
+        to.decoder_channels,
+        to.bottleneck
+    );
+    Ok(())
+}
