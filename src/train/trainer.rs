@@ -351,6 +351,31 @@ mod tests {
         assert!(plot.pixels().any(|p| p.0 != [255, 255, 255]));
     }
 
+    /// `faceswap widen` then `--resume`: the wider model's first step sees the loss the narrow one would have
+    /// (same batches, same function), and training goes on from there.
+    #[test]
+    fn a_widened_model_resumes_where_the_narrow_one_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]);
+        let settings = TrainSettings { net: tiny_net(), batch: 2, learning_rate: 5e-4, seed: 5, gan_weight: 0.0, true_face: 0.0 };
+        let device = crate::device::cpu();
+        let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        (0..3).for_each(|_| drop(t.step().unwrap()));
+        let narrow = t.model(serde_json::json!({}));
+        let net = settings.net.clone().with_encoder_channels(6).with_decoder_channels(8).with_bottleneck(16);
+        let wide = super::super::widen::widen(&narrow, &net, 1, &device).unwrap();
+        let next = t.step().unwrap();
+        let mut w = Trainer::new(&sets, TrainSettings { net, ..settings }, &device, Some(wide)).unwrap();
+        assert_eq!(w.iteration, 3);
+        let first = w.step().unwrap();
+        for (a, b) in next.iter().zip(&first) {
+            // Float rounding of the split weights only (see widen's own test); the losses are ~0.1-1.
+            assert!((a - b).abs() < 1e-4 * a.max(1.0), "narrow {next:?} vs widened {first:?}");
+        }
+        w.step().unwrap();
+        assert_eq!(w.history.len(), 5);
+    }
+
     /// Regression: `--resume` moved the loaded weights with `to_device`, which leaves them untracked by
     /// autodiff, and the first step panicked in `backward`.
     #[test]
