@@ -51,6 +51,8 @@ pub struct Trainer {
     codes: Option<(CodeDiscriminator, ModuleOptimizer)>,
     /// The code discriminator's loss at the last step (ln N = guessing among N identities).
     pub code_discriminator_loss: Option<f32>,
+    /// The resumed model's widenings (`faceswap widen`), carried into every checkpoint's training record.
+    widened: Option<serde_json::Value>,
 }
 
 impl Trainer {
@@ -73,10 +75,14 @@ impl Trainer {
         let identities: Vec<String> = sets.iter().map(|s| s.info.identity.clone()).collect();
         let ad = device.clone().autodiff();
         device.seed(settings.seed);
+        let widened = resume.as_ref().and_then(|m| m.training.get("widened").cloned());
         let (net, iteration, history) = match resume {
             Some(m) => {
-                if m.config != settings.net || m.identities != identities {
-                    return Err("the model to resume has another configuration or other identities".into());
+                if m.config != settings.net {
+                    return Err(format!("the model to resume is {}; this run asks for {}: give its widths and arch", m.config.summary(), settings.net.summary()));
+                }
+                if m.identities != identities {
+                    return Err(format!("the model to resume has identities {:?}; these sets are {:?} (same sets, same order)", m.identities, identities));
                 }
                 let it = m.training.get("iterations").and_then(|v| v.as_u64()).unwrap_or(0);
                 let hist = serde_json::from_value(m.training.get("history").cloned().unwrap_or_default()).unwrap_or_default();
@@ -120,6 +126,7 @@ impl Trainer {
             device: ad,
             iteration,
             history,
+            widened,
         })
     }
 
@@ -225,6 +232,9 @@ impl Trainer {
         if let Some(obj) = training.as_object_mut() {
             obj.insert("iterations".into(), self.iteration.into());
             obj.insert("history".into(), serde_json::to_value(&self.history).unwrap_or_default());
+            if let Some(w) = &self.widened {
+                obj.insert("widened".into(), w.clone());
+            }
         }
         SwapModel {
             net: self.net.valid(),
@@ -365,6 +375,9 @@ mod tests {
         let net = settings.net.clone().with_encoder_channels(6).with_decoder_channels(8).with_bottleneck(16);
         let wide = super::super::widen::widen(&narrow, &net, 1, &device).unwrap();
         let next = t.step().unwrap();
+        // Resuming it with the old widths says what the file has and what the run asked for.
+        let why = Trainer::new(&sets, settings.clone(), &device, Some(wide.clone())).err().unwrap();
+        assert!(why.contains("encoder 6, decoder 8, bottleneck 16") && why.contains("encoder 4, decoder 4, bottleneck 8"), "{why}");
         let mut w = Trainer::new(&sets, TrainSettings { net, ..settings }, &device, Some(wide)).unwrap();
         assert_eq!(w.iteration, 3);
         let first = w.step().unwrap();
@@ -374,6 +387,10 @@ mod tests {
         }
         w.step().unwrap();
         assert_eq!(w.history.len(), 5);
+        // Its checkpoints still say it was widened (the record is rebuilt from the run's notes at each save).
+        let saved = w.model(serde_json::json!({"seed": 5}));
+        assert_eq!(saved.training["widened"][0]["to"]["decoder_channels"], 8);
+        assert_eq!(saved.training["iterations"], 5);
     }
 
     /// Regression: `--resume` moved the loaded weights with `to_device`, which leaves them untracked by

@@ -85,6 +85,18 @@ impl SwapNetConfig {
     }
 
     /// Channels of the `Df` latent (the shared inter block's output, what each decoder reads).
+    /// The shape in words, as the CLI's options name it (`--arch`, `--resolution`, widths): for messages.
+    pub fn summary(&self) -> String {
+        let arch = match self.arch {
+            Arch::Df => "df",
+            Arch::Liae => "liae",
+        };
+        format!(
+            "{} identities, {} px, {arch}, encoder {}, decoder {}, bottleneck {}",
+            self.identities, self.resolution, self.encoder_channels, self.decoder_channels, self.bottleneck
+        )
+    }
+
     pub fn latent_channels(&self) -> usize {
         self.decoder_channels * 8
     }
