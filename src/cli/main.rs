@@ -8,6 +8,7 @@ mod contact_sheet;
 mod demo_cmd;
 mod evaluate_cmd;
 mod extract_cmd;
+mod info_cmd;
 mod inputs;
 mod render_cmd;
 mod train_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Evaluate(evaluate_cmd::Args),
     /// Face sets of two or more identities to a swap model (progress, previews, loss curve, checkpoints, --resume).
     Train(train_cmd::Args),
+    /// What a model file holds (identities, network, training record, widenings), from its header alone.
+    Info(info_cmd::Args),
     /// A trained model grown wider (computing what it did) to go on training it with more capacity.
     Widen(widen_cmd::Args),
 }
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Widen(args) => widen_cmd::run(args),
+        Command::Info(args) => info_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
