@@ -63,10 +63,18 @@ pub struct Args {
     /// new discriminator.
     #[arg(long, default_value_t = 0.0)]
     pub true_face: f32,
+    /// Ramp the learning rate up linearly over this run's first N iterations. Default: 500 when --resume
+    /// finds no Adam state for the model (after `faceswap widen`, or a copied checkpoint), where a cold Adam's
+    /// first steps otherwise push the trained model back; 0 otherwise.
+    #[arg(long)]
+    pub warmup: Option<u64>,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
 }
+
+/// `--warmup`'s default on a resume that restarts Adam cold.
+const COLD_RESUME_WARMUP: u64 = 500;
 
 fn arch(s: &str) -> Result<Arch, String> {
     match s.to_ascii_lowercase().as_str() {
@@ -129,8 +137,16 @@ pub fn run(args: Args) -> Result<(), String> {
         if saved_state_at == Some(trainer.iteration) && adam.is_file() {
             trainer.load_optimizer(&adam)?;
         } else {
-            eprintln!("note: no optimizer state saved with this checkpoint ({}): Adam restarts from zero", adam.display());
+            trainer.warmup = args.warmup.unwrap_or(COLD_RESUME_WARMUP);
+            eprintln!(
+                "note: no optimizer state saved with this checkpoint ({}): Adam restarts from zero, learning rate ramped up over {} iterations",
+                adam.display(),
+                trainer.warmup
+            );
         }
+    }
+    if let Some(w) = args.warmup {
+        trainer.warmup = w;
     }
     let previews = previews_dir(&args.out);
     std::fs::create_dir_all(&previews).map_err(|e| format!("{}: {e}", previews.display()))?;
@@ -148,6 +164,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "seed": args.seed,
         "gan_weight": args.gan_weight,
         "true_face": args.true_face,
+        "warmup": trainer.warmup,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),

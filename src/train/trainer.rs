@@ -53,6 +53,11 @@ pub struct Trainer {
     pub code_discriminator_loss: Option<f32>,
     /// The resumed model's widenings (`faceswap widen`), carried into every checkpoint's training record.
     widened: Option<serde_json::Value>,
+    /// Iterations of this run over which the swap network's learning rate ramps up linearly (0 = none): see
+    /// [`Trainer::learning_rate`].
+    pub warmup: u64,
+    /// The iteration this run started at.
+    start: u64,
 }
 
 impl Trainer {
@@ -125,8 +130,10 @@ impl Trainer {
             template,
             device: ad,
             iteration,
+            start: iteration,
             history,
             widened,
+            warmup: 0,
         })
     }
 
@@ -188,7 +195,7 @@ impl Trainer {
             return Err(format!("the loss became {values:?} (with adversarial terms {sum}) at iteration {}: lower the learning rate", self.iteration));
         }
         let grads = GradientsParams::from_grads(total.backward(), &self.net);
-        self.net = self.optim.step(self.settings.learning_rate, self.net.clone(), grads);
+        self.net = self.optim.step(self.learning_rate(), self.net.clone(), grads);
         if let Some((d, mut optim)) = self.gan.take() {
             let (real, fake) = (Tensor::cat(reals, 0), Tensor::cat(fakes, 0));
             let d_loss = bce_logits(d.forward(real), true) + bce_logits(d.forward(fake), false);
@@ -208,6 +215,19 @@ impl Trainer {
         self.iteration += 1;
         self.history.push((self.iteration, values.clone()));
         Ok(values)
+    }
+
+    /// The swap network's learning rate for the next step: the configured one, ramped up linearly over the
+    /// first [`Trainer::warmup`] steps of this run. Adam restarted on a trained model normalises every weight's
+    /// first steps to about the learning rate whatever its gradient (its second-moment estimate is one sample),
+    /// which shakes a converged model; the ramp keeps those steps small until the estimate has settled. The
+    /// discriminators are new in every run and learn at the full rate.
+    pub fn learning_rate(&self) -> f64 {
+        let step = self.iteration - self.start + 1;
+        match self.warmup {
+            0 => self.settings.learning_rate,
+            w => self.settings.learning_rate * (step.min(w) as f64 / w as f64),
+        }
     }
 
     /// Writes Adam's state (moments and step counts of every weight) to `path`, so that `--resume` continues
@@ -391,6 +411,27 @@ mod tests {
         let saved = w.model(serde_json::json!({"seed": 5}));
         assert_eq!(saved.training["widened"][0]["to"]["decoder_channels"], 8);
         assert_eq!(saved.training["iterations"], 5);
+    }
+
+    #[test]
+    fn warmup_ramps_the_learning_rate_over_the_run_s_first_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = tiny_sets(dir.path(), &["tos_0095"], &["grid_s1_bbaf2n_0030"]);
+        let settings = TrainSettings { net: tiny_net(), batch: 1, learning_rate: 1e-3, seed: 2, gan_weight: 0.0, true_face: 0.0 };
+        let device = crate::device::cpu();
+        let mut t = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        assert_eq!(t.learning_rate(), 1e-3, "no warmup unless asked");
+        t.step().unwrap();
+        let mut r = Trainer::new(&sets, settings, &device, Some(t.model(serde_json::json!({})))).unwrap();
+        r.warmup = 4;
+        let mut rates = Vec::new();
+        for _ in 0..5 {
+            rates.push(r.learning_rate());
+            r.step().unwrap();
+        }
+        // Counted from this run's first step (the resumed model was at iteration 1), not from iteration 0.
+        let expected = [0.25e-3, 0.5e-3, 0.75e-3, 1e-3, 1e-3];
+        assert!(rates.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{rates:?}");
     }
 
     /// Regression: `--resume` moved the loaded weights with `to_device`, which leaves them untracked by
