@@ -76,6 +76,11 @@ pub struct Args {
 /// `--warmup`'s default on a resume that restarts Adam cold.
 const COLD_RESUME_WARMUP: u64 = 500;
 
+/// The warm-up of this run: as asked, else [`COLD_RESUME_WARMUP`] when Adam restarts on a trained model.
+fn warmup(asked: Option<u64>, cold_resume: bool) -> u64 {
+    asked.unwrap_or(if cold_resume { COLD_RESUME_WARMUP } else { 0 })
+}
+
 fn arch(s: &str) -> Result<Arch, String> {
     match s.to_ascii_lowercase().as_str() {
         "df" => Ok(Arch::Df),
@@ -133,20 +138,18 @@ pub fn run(args: Args) -> Result<(), String> {
     let settings = TrainSettings { net, batch: args.batch, learning_rate: args.learning_rate, seed: args.seed, gan_weight: args.gan_weight, true_face: args.true_face };
     let mut trainer = Trainer::new(&sets, settings, &dev, resume)?;
     let adam = optimizer_path(&args.out);
+    let cold_resume = args.resume && !(saved_state_at == Some(trainer.iteration) && adam.is_file());
+    trainer.warmup = warmup(args.warmup, cold_resume);
     if args.resume {
-        if saved_state_at == Some(trainer.iteration) && adam.is_file() {
-            trainer.load_optimizer(&adam)?;
+        if cold_resume {
+            let ramp = match trainer.warmup {
+                0 => String::new(),
+                n => format!(", learning rate ramped up over {n} iterations"),
+            };
+            eprintln!("note: no optimizer state saved with this checkpoint ({}): Adam restarts from zero{ramp}", adam.display());
         } else {
-            trainer.warmup = args.warmup.unwrap_or(COLD_RESUME_WARMUP);
-            eprintln!(
-                "note: no optimizer state saved with this checkpoint ({}): Adam restarts from zero, learning rate ramped up over {} iterations",
-                adam.display(),
-                trainer.warmup
-            );
+            trainer.load_optimizer(&adam)?;
         }
-    }
-    if let Some(w) = args.warmup {
-        trainer.warmup = w;
     }
     let previews = previews_dir(&args.out);
     std::fs::create_dir_all(&previews).map_err(|e| format!("{}: {e}", previews.display()))?;
@@ -232,6 +235,12 @@ pub fn run(args: Args) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warmup_defaults_to_a_ramp_only_when_adam_restarts_on_a_trained_model() {
+        assert_eq!((warmup(None, true), warmup(None, false)), (COLD_RESUME_WARMUP, 0));
+        assert_eq!((warmup(Some(0), true), warmup(Some(200), false)), (0, 200));
+    }
 
     #[test]
     fn arch_and_device_names_are_checked() {
