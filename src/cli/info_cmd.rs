@@ -29,9 +29,8 @@ pub fn run(args: Args) -> Result<(), String> {
         println!("{}", serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?);
         return Ok(());
     }
-    let mut adam = args.model.clone().into_os_string();
-    adam.push(".adam");
-    print!("{}", summary(&args.model.display().to_string(), &header, PathBuf::from(adam).is_file()));
+    let adam = crate::train_cmd::optimizer_path(&args.model);
+    print!("{}", summary(&args.model.display().to_string(), &header, adam.is_file()));
     Ok(())
 }
 

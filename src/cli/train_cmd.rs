@@ -82,11 +82,8 @@ fn warmup(asked: Option<u64>, cold_resume: bool) -> u64 {
 }
 
 fn arch(s: &str) -> Result<Arch, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "df" => Ok(Arch::Df),
-        "liae" => Ok(Arch::Liae),
-        other => Err(format!("--arch must be df or liae, not '{other}'")),
-    }
+    let wanted = s.to_ascii_lowercase();
+    Arch::ALL.into_iter().find(|a| a.name() == wanted).ok_or_else(|| format!("--arch must be df or liae, not '{wanted}'"))
 }
 
 fn device(s: &str) -> Result<burn::tensor::Device, String> {
@@ -100,7 +97,7 @@ fn device(s: &str) -> Result<burn::tensor::Device, String> {
 }
 
 /// Adam's state beside the model: `<out>.adam`.
-fn optimizer_path(out: &Path) -> PathBuf {
+pub(crate) fn optimizer_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".adam");
     out.with_file_name(name)

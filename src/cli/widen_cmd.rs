@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<(), String> {
          --encoder-channels {} --decoder-channels {} --bottleneck {} (Adam starts afresh)",
         args.out.display(),
         to.resolution,
-        if to.arch == faceswap_ofx::model::swapnet::Arch::Df { "df" } else { "liae" },
+        to.arch.name(),
         to.encoder_channels,
         to.decoder_channels,
         to.bottleneck

@@ -51,8 +51,10 @@ pub struct Trainer {
     codes: Option<(CodeDiscriminator, ModuleOptimizer)>,
     /// The code discriminator's loss at the last step (ln N = guessing among N identities).
     pub code_discriminator_loss: Option<f32>,
-    /// The resumed model's widenings (`faceswap widen`), carried into every checkpoint's training record.
-    widened: Option<serde_json::Value>,
+    /// The resumed model's training record (its widenings, anything a tool added), which this run's notes
+    /// update at every save; empty for a new model. Its iteration count, history and optimizer marker are
+    /// this run's to write.
+    record: serde_json::Map<String, serde_json::Value>,
     /// Iterations of this run over which the swap network's learning rate ramps up linearly (0 = none): see
     /// [`Trainer::learning_rate`].
     pub warmup: u64,
@@ -80,7 +82,13 @@ impl Trainer {
         let identities: Vec<String> = sets.iter().map(|s| s.info.identity.clone()).collect();
         let ad = device.clone().autodiff();
         device.seed(settings.seed);
-        let widened = resume.as_ref().and_then(|m| m.training.get("widened").cloned());
+        let mut record = match resume.as_ref().map(|m| &m.training) {
+            Some(serde_json::Value::Object(map)) => map.clone(),
+            _ => Default::default(),
+        };
+        for key in ["iterations", "history", "optimizer_iteration"] {
+            record.remove(key);
+        }
         let (net, iteration, history) = match resume {
             Some(m) => {
                 if m.config != settings.net {
@@ -132,7 +140,7 @@ impl Trainer {
             iteration,
             start: iteration,
             history,
-            widened,
+            record,
             warmup: 0,
         })
     }
@@ -246,16 +254,16 @@ impl Trainer {
         Ok(())
     }
 
-    /// The model as it stands, for saving or previewing (inference copy, no autodiff).
+    /// The model as it stands, for saving or previewing (inference copy, no autodiff). Its training record is
+    /// the resumed model's, updated by `training_notes` (this run's settings), the iteration count and history.
     pub fn model(&self, training_notes: serde_json::Value) -> SwapModel {
-        let mut training = training_notes;
-        if let Some(obj) = training.as_object_mut() {
-            obj.insert("iterations".into(), self.iteration.into());
-            obj.insert("history".into(), serde_json::to_value(&self.history).unwrap_or_default());
-            if let Some(w) = &self.widened {
-                obj.insert("widened".into(), w.clone());
-            }
+        let mut record = self.record.clone();
+        if let serde_json::Value::Object(notes) = training_notes {
+            record.extend(notes);
         }
+        record.insert("iterations".into(), self.iteration.into());
+        record.insert("history".into(), serde_json::to_value(&self.history).unwrap_or_default());
+        let training = serde_json::Value::Object(record);
         SwapModel {
             net: self.net.valid(),
             config: self.settings.net.clone(),
@@ -407,7 +415,7 @@ mod tests {
         }
         w.step().unwrap();
         assert_eq!(w.history.len(), 5);
-        // Its checkpoints still say it was widened (the record is rebuilt from the run's notes at each save).
+        // Its checkpoints still say it was widened (the run's notes update the resumed record, not replace it).
         let saved = w.model(serde_json::json!({"seed": 5}));
         assert_eq!(saved.training["widened"][0]["to"]["decoder_channels"], 8);
         assert_eq!(saved.training["iterations"], 5);

@@ -28,6 +28,18 @@ pub enum Arch {
     Liae,
 }
 
+impl Arch {
+    pub const ALL: [Arch; 2] = [Arch::Df, Arch::Liae];
+
+    /// The name the CLI's `--arch` takes and messages print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Df => "df",
+            Arch::Liae => "liae",
+        }
+    }
+}
+
 /// Largest crop side [`SwapNetConfig::validate`] accepts.
 pub const MAX_RESOLUTION: usize = 2048;
 /// Most identities one network may have (as many as a model file may name).
@@ -87,13 +99,14 @@ impl SwapNetConfig {
     /// Channels of the `Df` latent (the shared inter block's output, what each decoder reads).
     /// The shape in words, as the CLI's options name it (`--arch`, `--resolution`, widths): for messages.
     pub fn summary(&self) -> String {
-        let arch = match self.arch {
-            Arch::Df => "df",
-            Arch::Liae => "liae",
-        };
         format!(
-            "{} identities, {} px, {arch}, encoder {}, decoder {}, bottleneck {}",
-            self.identities, self.resolution, self.encoder_channels, self.decoder_channels, self.bottleneck
+            "{} identities, {} px, {}, encoder {}, decoder {}, bottleneck {}",
+            self.identities,
+            self.resolution,
+            self.arch.name(),
+            self.encoder_channels,
+            self.decoder_channels,
+            self.bottleneck
         )
     }
 
