@@ -18,6 +18,11 @@
 //!   analysis cache is emptied before each run, so every run analyses the frame as a new one, and the frame is
 //!   converted first as the node converts the host's image (`common::ingest`).
 //!
+//! - `augment_64/plain` and `augment_64/borrowed_pose`: preparing one 64 px training face as the trainer does,
+//!   without and with `--pose-borrowing` (the moving-least-squares warp of `train::pose_warp` to another face's
+//!   468 landmarks, then the usual augmentation). A step of the default model prepares 16 faces, on one core,
+//!   before the network runs. Synthetic face and landmarks (timing depends on their count, not their content).
+//!
 //! Temporal smoothing is timed on a real shot rendered in order in `frame_sizes.rs` (`sequence_1080p/*`): the
 //! analysis cache makes a repeated frame an unfair stand-in for its neighbours.
 //!
@@ -171,9 +176,28 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
+fn augmentation(c: &mut Criterion) {
+    use faceswap_ofx::faceset::FaceSample;
+    use faceswap_ofx::train::augment::{augment, Rng};
+    use faceswap_ofx::train::pose_warp::borrow_pose;
+    let size = 64;
+    let rgb: Vec<f32> = (0..size * size * 3).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+    // 468 landmarks over the face's middle, as FaceMesh's are, and a donor's a little turned and shifted.
+    let landmarks: Vec<[f32; 2]> = (0..468).map(|i| [16.0 + 32.0 * (i % 22) as f32 / 21.0, 14.0 + 36.0 * (i / 22) as f32 / 21.0]).collect();
+    let donor: Vec<[f32; 2]> = landmarks.iter().map(|p| [p[0] * 0.9 + 0.05 * p[1] + 3.0, p[1] - 0.04 * p[0] + 1.0]).collect();
+    let face = FaceSample { rgb, mask: vec![1.0; size * size], landmarks };
+    let mut g = c.benchmark_group("augment_64");
+    let mut rng = Rng::new(1);
+    g.bench_function("plain", |b| b.iter(|| black_box(augment(black_box(&face), size, &mut rng))));
+    g.bench_function("borrowed_pose", |b| {
+        b.iter(|| black_box(augment(&borrow_pose(black_box(&face), size, &donor, 0.7), size, &mut rng)))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = swapnet, pipeline
+    targets = swapnet, pipeline, augmentation
 }
 criterion_main!(benches);

@@ -47,11 +47,13 @@ pub struct FaceRecord {
     pub landmarks: Vec<[f32; 2]>,
 }
 
-/// One face of a set, loaded: RGB in [0, 1] interleaved, mask in [0, 1].
+/// One face of a set, loaded: RGB in [0, 1] interleaved, mask in [0, 1], landmarks in pixels of the loaded
+/// size (empty when the set has no landmark file for the face).
 #[derive(Clone, Debug)]
 pub struct FaceSample {
     pub rgb: Vec<f32>,
     pub mask: Vec<f32>,
+    pub landmarks: Vec<[f32; 2]>,
 }
 
 pub struct FaceSet {
@@ -129,7 +131,17 @@ impl FaceSet {
         let (s, n) = (size as u32, face.width());
         let face = if n == s { face } else { image::imageops::resize(&face, s, s, filter) };
         let mask = if mask.width() == s { mask } else { image::imageops::resize(&mask, s, s, filter) };
-        Ok(FaceSample { rgb: face.into_raw(), mask: mask.into_raw() })
+        let lp = self.dir.join("landmarks").join(format!("{stem}.json"));
+        let landmarks = match std::fs::read(&lp) {
+            Ok(bytes) => {
+                let record: FaceRecord = serde_json::from_slice(&bytes).map_err(|e| FaceSetError::Invalid { path: lp.clone(), why: e.to_string() })?;
+                let k = size as f32 / self.info.size as f32;
+                record.landmarks.iter().map(|p| [p[0] * k, p[1] * k]).collect()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(&lp)(e)),
+        };
+        Ok(FaceSample { rgb: face.into_raw(), mask: mask.into_raw(), landmarks })
     }
 }
 
@@ -144,13 +156,15 @@ mod tests {
         let mut set = FaceSet::create(dir.path(), info.clone()).unwrap();
         let rgb: Vec<f32> = (0..8 * 8 * 3).map(|i| (i % 255) as f32 / 255.0).collect();
         let mask = vec![1.0; 64];
-        set.write("000001", &rgb, &mask, &FaceRecord { source: "a.png".into(), frame: 0, landmarks: vec![] }).unwrap();
+        set.write("000001", &rgb, &mask, &FaceRecord { source: "a.png".into(), frame: 0, landmarks: vec![[2.0, 6.0]] }).unwrap();
         let set = FaceSet::open(dir.path()).unwrap();
         assert_eq!(set.info, info);
         assert_eq!(set.items, ["000001"]);
         let s = set.load(0, 8).unwrap();
         assert!(s.rgb.iter().zip(&rgb).all(|(a, b)| (a - b).abs() < 1.0 / 255.0));
-        assert_eq!(set.load(0, 4).unwrap().mask.len(), 16);
+        assert_eq!(s.landmarks, [[2.0, 6.0]]);
+        let half = set.load(0, 4).unwrap();
+        assert_eq!((half.mask.len(), half.landmarks), (16, vec![[1.0, 3.0]]));
         assert!(FaceSet::open(&dir.path().join("nope")).is_err());
     }
 }

@@ -68,6 +68,11 @@ pub struct Args {
     /// first steps otherwise push the trained model back; 0 otherwise.
     #[arg(long)]
     pub warmup: Option<u64>,
+    /// Probability (0-1) that a training face borrows the pose of a random face of another identity: it is
+    /// warped so its landmarks move part of the way to the other face's. Teaches each decoder the poses the
+    /// other identities were filmed in, which is what a swap asks of it. 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub pose_borrowing: f32,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -137,6 +142,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let adam = optimizer_path(&args.out);
     let cold_resume = args.resume && !(saved_state_at == Some(trainer.iteration) && adam.is_file());
     trainer.warmup = warmup(args.warmup, cold_resume);
+    trainer.set_pose_borrowing(args.pose_borrowing)?;
     if args.resume {
         if cold_resume {
             let ramp = match trainer.warmup {
@@ -165,6 +171,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "gan_weight": args.gan_weight,
         "true_face": args.true_face,
         "warmup": trainer.warmup,
+        "pose_borrowing": args.pose_borrowing,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),

@@ -39,7 +39,7 @@ pub struct Example {
 }
 
 /// Bilinear sample of an interleaved `channels`-channel square image at (x, y) in pixel units, edges clamped.
-fn sample(img: &[f32], size: usize, channels: usize, x: f32, y: f32, out: &mut [f32]) {
+pub(super) fn sample(img: &[f32], size: usize, channels: usize, x: f32, y: f32, out: &mut [f32]) {
     let fx = (x - 0.5).clamp(0.0, size as f32 - 1.0);
     let fy = (y - 0.5).clamp(0.0, size as f32 - 1.0);
     let (x0, y0) = (fx as usize, fy as usize);
@@ -148,7 +148,7 @@ mod tests {
     fn augmentation_keeps_ranges_and_differs_between_input_and_target() {
         let size = 16;
         let rgb: Vec<f32> = (0..size * size * 3).map(|i| ((i * 37) % 100) as f32 / 100.0).collect();
-        let s = FaceSample { rgb, mask: vec![1.0; size * size] };
+        let s = FaceSample { rgb, mask: vec![1.0; size * size], landmarks: Vec::new() };
         let ex = augment(&s, size, &mut Rng::new(1));
         assert!(ex.input.iter().chain(&ex.target).chain(&ex.mask).all(|v| (0.0..=1.0).contains(v)));
         assert_ne!(ex.input, ex.target, "the warp must change the input");

@@ -5,6 +5,7 @@ pub mod augment;
 pub mod loss;
 pub mod loss_curve;
 pub mod patchgan;
+pub mod pose_warp;
 pub mod preview;
 pub mod trainer;
 pub mod true_face;

@@ -3,6 +3,7 @@
 
 use super::augment::{augment, Rng};
 use super::loss;
+use super::pose_warp::borrow_pose;
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
 use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
 use crate::faceset::{FaceSample, FaceSet, FaceSetError};
@@ -58,6 +59,8 @@ pub struct Trainer {
     /// Iterations of this run over which the swap network's learning rate ramps up linearly (0 = none): see
     /// [`Trainer::learning_rate`].
     pub warmup: u64,
+    /// Probability that a training face borrows another identity's pose ([`Trainer::set_pose_borrowing`]).
+    pose_borrowing: f32,
     /// The iteration this run started at.
     start: u64,
 }
@@ -142,6 +145,7 @@ impl Trainer {
             history,
             record,
             warmup: 0,
+            pose_borrowing: 0.0,
         })
     }
 
@@ -149,10 +153,19 @@ impl Trainer {
         let res = self.settings.net.resolution;
         let n = self.settings.batch;
         let (mut input, mut target, mut mask) = (Vec::new(), Vec::new(), Vec::new());
+        let others = self.faces.len() - 1;
         for _ in 0..n {
             let set = &self.faces[identity];
             let face = &set[self.rng.below(set.len())];
-            let ex = augment(face, res, &mut self.rng);
+            // No random draw when borrowing is off: batches (and so runs) stay what they were without it.
+            let ex = if self.pose_borrowing > 0.0 && others > 0 && self.rng.uniform(0.0, 1.0) < self.pose_borrowing {
+                let other = (identity + 1 + self.rng.below(others)) % self.faces.len();
+                let donor = &self.faces[other][self.rng.below(self.faces[other].len())];
+                let t = self.rng.uniform(0.0, 1.0);
+                augment(&borrow_pose(face, res, &donor.landmarks, t), res, &mut self.rng)
+            } else {
+                augment(face, res, &mut self.rng)
+            };
             input.extend(ex.input);
             target.extend(ex.target);
             mask.extend(ex.mask);
@@ -236,6 +249,25 @@ impl Trainer {
             0 => self.settings.learning_rate,
             w => self.settings.learning_rate * (step.min(w) as f64 / w as f64),
         }
+    }
+
+    /// Makes each training face, with probability `p`, borrow the pose of a random face of another identity:
+    /// it is warped so that its landmarks move a random fraction of the way to the other face's
+    /// ([`super::pose_warp`]). This teaches each decoder the poses the other identities were filmed in, which a
+    /// swap asks of it. Every face needs its landmarks (face sets written by `faceswap extract` have them).
+    pub fn set_pose_borrowing(&mut self, p: f32) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("the pose-borrowing probability must be between 0 and 1, not {p}"));
+        }
+        if p > 0.0 {
+            let count = self.faces.first().and_then(|set| set.first()).map_or(0, |f| f.landmarks.len());
+            let bad = self.faces.iter().zip(&self.identities).find(|(set, _)| set.iter().any(|f| f.landmarks.len() != count || count == 0));
+            if let Some((_, name)) = bad {
+                return Err(format!("borrowing poses needs the same landmarks for every face; {name}'s set lacks some (extract it again with `faceswap extract`)"));
+            }
+        }
+        self.pose_borrowing = p;
+        Ok(())
     }
 
     /// Writes Adam's state (moments and step counts of every weight) to `path`, so that `--resume` continues
@@ -419,6 +451,36 @@ mod tests {
         let saved = w.model(serde_json::json!({"seed": 5}));
         assert_eq!(saved.training["widened"][0]["to"]["decoder_channels"], 8);
         assert_eq!(saved.training["iterations"], 5);
+    }
+
+    /// Pose borrowing off draws exactly the batches of a run without it (runs stay reproducible across
+    /// versions); on, it changes them and training goes on; a bad probability, or a face without landmarks,
+    /// is refused with the set named.
+    #[test]
+    fn pose_borrowing_changes_the_batches_only_when_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let sets = tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]);
+        let settings = TrainSettings { net: tiny_net(), batch: 3, learning_rate: 1e-3, seed: 4, gan_weight: 0.0, true_face: 0.0 };
+        let device = crate::device::cpu();
+        let data = |(i, t, m): (Tensor<4>, Tensor<4>, Tensor<4>)| [i, t, m].map(|x| x.into_data().try_to_vec::<f32>().unwrap());
+        let mut plain = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        let mut off = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        off.set_pose_borrowing(0.0).unwrap();
+        let mut on = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        on.set_pose_borrowing(1.0).unwrap();
+        let (p, o, b) = (data(plain.batch(1)), data(off.batch(1)), data(on.batch(1)));
+        assert_eq!(p, o);
+        assert_ne!(p[1], b[1], "borrowed poses must change the targets");
+        assert!(b.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+        let losses = on.step().unwrap();
+        assert!(losses.iter().all(|l| l.is_finite()));
+        assert!(on.set_pose_borrowing(1.5).is_err() && on.set_pose_borrowing(-0.1).is_err());
+        std::fs::remove_file(dir.path().join("b/landmarks/astronaut.json")).unwrap();
+        let sets = [FaceSet::open(&dir.path().join("a")).unwrap(), FaceSet::open(&dir.path().join("b")).unwrap()];
+        let mut lacking = Trainer::new(&sets, settings, &device, None).unwrap();
+        let why = lacking.set_pose_borrowing(0.5).unwrap_err();
+        assert!(why.contains("b's set"), "{why}");
+        lacking.set_pose_borrowing(0.0).unwrap();
     }
 
     #[test]
