@@ -19,7 +19,7 @@
 //!   converted first as the node converts the host's image (`common::ingest`).
 //!
 //! - `augment_64/plain` and `augment_64/borrowed_pose`: preparing one 64 px training face as the trainer does,
-//!   without and with `--pose-borrowing` (the moving-least-squares warp of `train::pose_warp` to another face's
+//!   without and with `--pose-borrowing` (the moving-least-squares warp of `train::borrow` to another face's
 //!   468 landmarks, then the usual augmentation). A step of the default model prepares 16 faces, on one core,
 //!   before the network runs. Synthetic face and landmarks (timing depends on their count, not their content).
 //!
@@ -179,7 +179,7 @@ fn pipeline(c: &mut Criterion) {
 fn augmentation(c: &mut Criterion) {
     use faceswap_ofx::faceset::FaceSample;
     use faceswap_ofx::train::augment::{augment, Rng};
-    use faceswap_ofx::train::pose_warp::borrow_pose;
+    use faceswap_ofx::train::borrow::borrow_pose;
     let size = 64;
     let rgb: Vec<f32> = (0..size * size * 3).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
     // 468 landmarks over the face's middle, as FaceMesh's are, and a donor's a little turned and shifted.

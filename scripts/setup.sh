@@ -5,9 +5,10 @@
 #   mesa-vulkan-drivers Mesa lavapipe, a software Vulkan device: the GPU code path is tested on it
 #   ffmpeg              decodes footage for extract/apply/tests
 #   pkg-config, gcc     build scripts of C-backed crates
+#   procps              `kill`, with which a test stops a training run the way a scheduler does
 set -euo pipefail
 need=()
-for pkg in libclang-dev mesa-vulkan-drivers ffmpeg pkg-config gcc; do
+for pkg in libclang-dev mesa-vulkan-drivers ffmpeg pkg-config gcc procps; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

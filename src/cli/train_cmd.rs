@@ -1,5 +1,6 @@
 //! `faceswap train`: face sets of two or more identities → a swap model, with a progress bar, preview sheets,
-//! a loss curve, checkpoints (with Adam's state in `<out>.adam`), `--resume`, and a clean save on Ctrl-C.
+//! a loss curve, checkpoints (with Adam's state in `<out>.adam`), `--resume`, and a clean save on Ctrl-C,
+//! SIGTERM or SIGHUP.
 
 use faceswap_ofx::faceset::FaceSet;
 use faceswap_ofx::model::swap_model::SwapModel;
@@ -7,6 +8,7 @@ use faceswap_ofx::model::swapnet::{Arch, SwapNetConfig};
 use faceswap_ofx::train::{loss_curve, preview};
 use faceswap_ofx::train::trainer::{TrainSettings, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,6 +75,11 @@ pub struct Args {
     /// other identities were filmed in, which is what a swap asks of it. 0 = off.
     #[arg(long, default_value_t = 0.0)]
     pub pose_borrowing: f32,
+    /// Probability (0-1) that a training face takes the colour of a random face of another identity (its Lab
+    /// mean and spread inside the face mask; DeepFaceLab's ct_mode rct). Teaches each decoder its identity
+    /// under the other identities' light. 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub colour_borrowing: f32,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -143,6 +150,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let cold_resume = args.resume && !(saved_state_at == Some(trainer.iteration) && adam.is_file());
     trainer.warmup = warmup(args.warmup, cold_resume);
     trainer.set_pose_borrowing(args.pose_borrowing)?;
+    trainer.set_colour_borrowing(args.colour_borrowing)?;
     if args.resume {
         if cold_resume {
             let ramp = match trainer.warmup {
@@ -159,7 +167,8 @@ pub fn run(args: Args) -> Result<(), String> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    // A second Ctrl-C while saving is ignored: the save is atomic and short.
+    // Ctrl-C, SIGTERM (a scheduler cancelling the job) and SIGHUP (the terminal closed) all stop after the
+    // current step with a clean save. A second signal while saving is ignored: the save is atomic and short.
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot watch Ctrl-C: {e}"))?;
 
     let notes = serde_json::json!({
@@ -172,6 +181,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "true_face": args.true_face,
         "warmup": trainer.warmup,
         "pose_borrowing": args.pose_borrowing,
+        "colour_borrowing": args.colour_borrowing,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),
@@ -226,11 +236,14 @@ pub fn run(args: Args) -> Result<(), String> {
     let done = trainer.iteration - start_it;
     // A run that only rewrites the previews (`--resume` at the target count) has no rate to report.
     let rate = if done > 0 { format!(", {:.2} s/it", secs / done as f64) } else { String::new() };
-    println!(
+    // Not `println!`: after SIGHUP the terminal is gone, and a failed write must not turn a saved run into a
+    // panic.
+    let _ = writeln!(
+        std::io::stdout(),
         "{} after {} iterations ({done} this run{rate}){}; previews in {}",
         args.out.display(),
         trainer.iteration,
-        if stop.load(Ordering::SeqCst) { ", stopped by Ctrl-C" } else { "" },
+        if stop.load(Ordering::SeqCst) { ", stopped by a signal" } else { "" },
         previews.display()
     );
     Ok(())

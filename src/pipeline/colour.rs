@@ -8,16 +8,23 @@ use super::ColourTransfer;
 /// Matches the statistics of `face` (interleaved RGB in [0, 1]) to those of `target`, both weighted by `weight`
 /// (one value a pixel). Changes `face` in place. Pixels with zero total weight leave it untouched.
 pub fn transfer(mode: ColourTransfer, face: &mut [f32], target: &[f32], weight: &[f32]) {
-    if weight.iter().all(|&w| w <= 0.0) {
+    transfer_between(mode, face, weight, target, weight);
+}
+
+/// [`transfer`] where the two images have their own weights: `face`'s statistics are taken where
+/// `face_weight` is, `target`'s where `target_weight` is (two different faces, as in training's colour
+/// borrowing). Every pixel of `face` is changed.
+pub fn transfer_between(mode: ColourTransfer, face: &mut [f32], face_weight: &[f32], target: &[f32], target_weight: &[f32]) {
+    if face_weight.iter().all(|&w| w <= 0.0) || target_weight.iter().all(|&w| w <= 0.0) {
         return;
     }
     match mode {
         ColourTransfer::None => {}
-        ColourTransfer::MeanStdRgb => match_stats(face, target, weight),
+        ColourTransfer::MeanStdRgb => match_stats(face, face_weight, target, target_weight),
         ColourTransfer::ReinhardLab => {
             let mut face_lab: Vec<f32> = face.chunks_exact(3).flat_map(rgb_to_lab).collect();
             let target_lab: Vec<f32> = target.chunks_exact(3).flat_map(rgb_to_lab).collect();
-            match_stats(&mut face_lab, &target_lab, weight);
+            match_stats(&mut face_lab, face_weight, &target_lab, target_weight);
             for (dst, lab) in face.chunks_exact_mut(3).zip(face_lab.chunks_exact(3)) {
                 dst.copy_from_slice(&lab_to_rgb(lab));
             }
@@ -54,8 +61,8 @@ fn stats(data: &[f32], weight: &[f32]) -> Option<([f64; 3], [f64; 3])> {
     Some((mean, std))
 }
 
-fn match_stats(face: &mut [f32], target: &[f32], weight: &[f32]) {
-    let (Some((fm, fs)), Some((tm, ts))) = (stats(face, weight), stats(target, weight)) else {
+fn match_stats(face: &mut [f32], face_weight: &[f32], target: &[f32], target_weight: &[f32]) {
+    let (Some((fm, fs)), Some((tm, ts))) = (stats(face, face_weight), stats(target, target_weight)) else {
         return;
     };
     // A flat source channel (std ~ 0) would explode the gain; 1e-4 is well below any real skin variation.
@@ -162,6 +169,21 @@ mod tests {
                 assert!((fm[c] - tm[c]).abs() < 0.02, "{mode:?} channel {c}: {} vs {}", fm[c], tm[c]);
             }
         }
+    }
+
+    /// Each image's statistics come from its own weights: a face whose weighted half is dark takes the mean
+    /// of the target's weighted half, whatever the unweighted halves hold.
+    #[test]
+    fn transfer_between_reads_each_image_where_its_own_weight_is() {
+        let mut face: Vec<f32> = (0..16).flat_map(|i| if i < 8 { [0.2, 0.2, 0.2] } else { [0.9, 0.1, 0.1] }).collect();
+        let target: Vec<f32> = (0..16).flat_map(|i| if i < 8 { [0.1, 0.9, 0.1] } else { [0.6, 0.6, 0.6] }).collect();
+        let first: Vec<f32> = (0..16).map(|i| if i < 8 { 1.0 } else { 0.0 }).collect();
+        let second: Vec<f32> = first.iter().map(|w| 1.0 - w).collect();
+        transfer_between(ColourTransfer::MeanStdRgb, &mut face, &first, &target, &second);
+        let (fm, _) = stats(&face, &first).unwrap();
+        assert!(fm.iter().all(|m| (m - 0.6).abs() < 1e-6), "{fm:?}");
+        // A flat face (std 0) is shifted, not scaled: its other half moves by the same offset.
+        assert!((face[3 * 8] - 1.3).abs() < 1e-6 && (face[3 * 8 + 1] - 0.5).abs() < 1e-6);
     }
 
     #[test]

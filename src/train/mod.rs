@@ -2,10 +2,10 @@
 //! trained model to go on training it with more capacity.
 
 pub mod augment;
+pub mod borrow;
 pub mod loss;
 pub mod loss_curve;
 pub mod patchgan;
-pub mod pose_warp;
 pub mod preview;
 pub mod trainer;
 pub mod true_face;

@@ -3,7 +3,7 @@
 
 use super::augment::{augment, Rng};
 use super::loss;
-use super::pose_warp::borrow_pose;
+use super::borrow::{borrow_colour, borrow_pose};
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
 use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
 use crate::faceset::{FaceSample, FaceSet, FaceSetError};
@@ -14,6 +14,7 @@ use burn::module::{ModuleMapper, Param, ParamId};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use std::borrow::Cow;
 
 /// How to train.
 #[derive(Clone, Debug)]
@@ -61,6 +62,8 @@ pub struct Trainer {
     pub warmup: u64,
     /// Probability that a training face borrows another identity's pose ([`Trainer::set_pose_borrowing`]).
     pose_borrowing: f32,
+    /// Probability that a training face takes another identity's colour ([`Trainer::set_colour_borrowing`]).
+    colour_borrowing: f32,
     /// The iteration this run started at.
     start: u64,
 }
@@ -146,6 +149,7 @@ impl Trainer {
             record,
             warmup: 0,
             pose_borrowing: 0.0,
+            colour_borrowing: 0.0,
         })
     }
 
@@ -156,16 +160,22 @@ impl Trainer {
         let others = self.faces.len() - 1;
         for _ in 0..n {
             let set = &self.faces[identity];
-            let face = &set[self.rng.below(set.len())];
-            // No random draw when borrowing is off: batches (and so runs) stay what they were without it.
-            let ex = if self.pose_borrowing > 0.0 && others > 0 && self.rng.uniform(0.0, 1.0) < self.pose_borrowing {
-                let other = (identity + 1 + self.rng.below(others)) % self.faces.len();
-                let donor = &self.faces[other][self.rng.below(self.faces[other].len())];
-                let t = self.rng.uniform(0.0, 1.0);
-                augment(&borrow_pose(face, res, &donor.landmarks, t), res, &mut self.rng)
-            } else {
-                augment(face, res, &mut self.rng)
+            let mut face = Cow::Borrowed(&set[self.rng.below(set.len())]);
+            // No random draw for a borrowing that is off: batches (and so runs) stay what they were without it.
+            let donor = |p: f32, rng: &mut Rng| {
+                (p > 0.0 && others > 0 && rng.uniform(0.0, 1.0) < p).then(|| {
+                    let other = (identity + 1 + rng.below(others)) % self.faces.len();
+                    &self.faces[other][rng.below(self.faces[other].len())]
+                })
             };
+            if let Some(d) = donor(self.pose_borrowing, &mut self.rng) {
+                let t = self.rng.uniform(0.0, 1.0);
+                face = Cow::Owned(borrow_pose(&face, res, &d.landmarks, t));
+            }
+            if let Some(d) = donor(self.colour_borrowing, &mut self.rng) {
+                borrow_colour(face.to_mut(), d);
+            }
+            let ex = augment(&face, res, &mut self.rng);
             input.extend(ex.input);
             target.extend(ex.target);
             mask.extend(ex.mask);
@@ -253,7 +263,7 @@ impl Trainer {
 
     /// Makes each training face, with probability `p`, borrow the pose of a random face of another identity:
     /// it is warped so that its landmarks move a random fraction of the way to the other face's
-    /// ([`super::pose_warp`]). This teaches each decoder the poses the other identities were filmed in, which a
+    /// ([`super::borrow`]). This teaches each decoder the poses the other identities were filmed in, which a
     /// swap asks of it. Every face needs its landmarks (face sets written by `faceswap extract` have them).
     pub fn set_pose_borrowing(&mut self, p: f32) -> Result<(), String> {
         if !(0.0..=1.0).contains(&p) {
@@ -267,6 +277,18 @@ impl Trainer {
             }
         }
         self.pose_borrowing = p;
+        Ok(())
+    }
+
+    /// Makes each training face, with probability `p`, take the colour of a random face of another identity
+    /// (Reinhard transfer of the face's Lab statistics, [`super::borrow::borrow_colour`]; DeepFaceLab's
+    /// `ct_mode`). Each decoder then learns its identity under the other identities' light, which a swap asks
+    /// of it.
+    pub fn set_colour_borrowing(&mut self, p: f32) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("the colour-borrowing probability must be between 0 and 1, not {p}"));
+        }
+        self.colour_borrowing = p;
         Ok(())
     }
 
@@ -453,11 +475,11 @@ mod tests {
         assert_eq!(saved.training["iterations"], 5);
     }
 
-    /// Pose borrowing off draws exactly the batches of a run without it (runs stay reproducible across
-    /// versions); on, it changes them and training goes on; a bad probability, or a face without landmarks,
-    /// is refused with the set named.
+    /// Pose and colour borrowing off draw exactly the batches of a run without them (runs stay reproducible
+    /// across versions); on, each changes them and training goes on; a bad probability, or a face without
+    /// landmarks for pose borrowing, is refused with the set named.
     #[test]
-    fn pose_borrowing_changes_the_batches_only_when_on() {
+    fn borrowing_changes_the_batches_only_when_on() {
         let dir = tempfile::tempdir().unwrap();
         let sets = tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030", "astronaut"]);
         let settings = TrainSettings { net: tiny_net(), batch: 3, learning_rate: 1e-3, seed: 4, gan_weight: 0.0, true_face: 0.0 };
@@ -466,12 +488,17 @@ mod tests {
         let mut plain = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         let mut off = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         off.set_pose_borrowing(0.0).unwrap();
+        off.set_colour_borrowing(0.0).unwrap();
         let mut on = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         on.set_pose_borrowing(1.0).unwrap();
-        let (p, o, b) = (data(plain.batch(1)), data(off.batch(1)), data(on.batch(1)));
+        let mut colour = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        colour.set_colour_borrowing(1.0).unwrap();
+        let (p, o, b, c) = (data(plain.batch(1)), data(off.batch(1)), data(on.batch(1)), data(colour.batch(1)));
         assert_eq!(p, o);
         assert_ne!(p[1], b[1], "borrowed poses must change the targets");
-        assert!(b.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+        assert_ne!(p[1], c[1], "borrowed colours must change the targets");
+        assert!(b.iter().chain(&c).flatten().all(|v| (0.0..=1.0).contains(v)));
+        assert!(colour.set_colour_borrowing(1.01).is_err());
         let losses = on.step().unwrap();
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(on.set_pose_borrowing(1.5).is_err() && on.set_pose_borrowing(-0.1).is_err());

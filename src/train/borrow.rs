@@ -1,5 +1,7 @@
-//! Pose borrowing: a training face warped so that its landmarks move towards another identity's face.
+//! Borrowing from another identity's faces in training: its pose ([`borrow_pose`]) and its colour
+//! ([`borrow_colour`]).
 //!
+//! **Pose.** A training face warped so that its landmarks move towards another identity's face.
 //! A swap asks identity k's decoder to draw k on the geometry of the shot's face (identity j): its pose, its
 //! expression, its outline. When k was filmed in other poses than j (the default model's scientist only turns
 //! three-quarter, s1 only looks into the lens), his decoder has never drawn a face in j's poses and renders a blur.
@@ -11,6 +13,8 @@
 //! saw: a three-quarter face turned frontal has its far cheek stretched, not revealed.
 
 use crate::faceset::FaceSample;
+use crate::pipeline::colour::transfer_between;
+use crate::pipeline::ColourTransfer;
 
 /// Every `LANDMARK_STRIDE`-th landmark is a control point: FaceMesh's 468 points are dense (a few pixels apart
 /// at 64 px), and 117 of them follow the face as closely while costing a quarter of the time per pixel.
@@ -98,12 +102,37 @@ pub fn borrow_pose(s: &FaceSample, size: usize, to: &[[f32; 2]], t: f32) -> Face
     out
 }
 
+/// **Colour.** Face `s` recoloured so that its face's Lab statistics (mean and spread inside its mask) are
+/// those of `donor`'s face inside the donor's mask: the node's Reinhard transfer, applied to the whole crop
+/// (DeepFaceLab's `ct_mode rct` on the source faces). Each decoder otherwise only sees the light its identity
+/// was filmed in (s1 under neutral light on blue, the scientist under pink light), the shared encoder keeps the
+/// two apart, and one identity's decoder gets codes it never learnt when asked for the other's face.
+pub fn borrow_colour(s: &mut FaceSample, donor: &FaceSample) {
+    transfer_between(ColourTransfer::ReinhardLab, &mut s.rgb, &s.mask, &donor.rgb, &donor.mask);
+    s.rgb.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn grid(n: usize, step: f32) -> Vec<[f32; 2]> {
         (0..n * n).map(|i| [10.0 + step * (i % n) as f32, 10.0 + step * (i / n) as f32]).collect()
+    }
+
+    #[test]
+    fn borrowing_colour_moves_the_face_to_the_donor_s_colour_and_keeps_the_range() {
+        let size = 8;
+        let mask: Vec<f32> = (0..size * size).map(|i| if (2..6).contains(&(i % size)) { 1.0 } else { 0.0 }).collect();
+        let mut face = FaceSample { rgb: (0..size * size).flat_map(|i| [0.3 + 0.01 * (i % 5) as f32, 0.4, 0.5]).collect(), mask: mask.clone(), landmarks: vec![] };
+        let donor = FaceSample { rgb: (0..size * size).flat_map(|i| [0.8, 0.4 + 0.02 * (i % 3) as f32, 0.6]).collect(), mask, landmarks: vec![] };
+        borrow_colour(&mut face, &donor);
+        let mean = |f: &FaceSample, c: usize| (0..size * size).filter(|&i| f.mask[i] > 0.0).map(|i| f.rgb[3 * i + c]).sum::<f32>() / 32.0;
+        for c in 0..3 {
+            // Lab statistics matched, so RGB means agree to within the transfer's non-linearity.
+            assert!((mean(&face, c) - mean(&donor, c)).abs() < 0.02, "channel {c}: {} vs {}", mean(&face, c), mean(&donor, c));
+        }
+        assert!(face.rgb.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 
     #[test]
