@@ -7,22 +7,12 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{faceswap, s};
 
 const CLIP: &str = "tears_of_steel/clip_01_tears_of_steel.mp4";
 
 fn default_model() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/default.safetensors")
-}
-
-fn faceswap(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_faceswap")).args(args).output().expect("run faceswap");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "faceswap {args:?} failed:\n{text}");
-    text
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// Decoded pixels and their layout; None when the file does not exist.

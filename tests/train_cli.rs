@@ -6,17 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn faceswap(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_faceswap")).args(args).output().expect("run faceswap");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "faceswap {args:?} failed:\n{text}");
-    text
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use support::{faceswap, s};
 
 /// Iterations recorded in a model file's header.
 fn iterations(model: &Path) -> u64 {

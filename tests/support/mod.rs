@@ -145,3 +145,17 @@ pub fn frame(dir: &Path, n: u32) -> faceswap_ofx::pipeline::frame::Frame {
     let img = image::open(dir.join(format!("{n:05}.png"))).expect("decoded frame").to_rgba32f();
     faceswap_ofx::pipeline::frame::Frame::from_rgba(img.width() as usize, img.height() as usize, img.into_raw()).expect("frame")
 }
+
+/// Runs the `faceswap` binary of this build; panics with its output unless it succeeds. Returns stdout and
+/// stderr together.
+pub fn faceswap(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faceswap")).args(args).output().expect("run faceswap");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "faceswap {args:?} failed:\n{text}");
+    text
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
