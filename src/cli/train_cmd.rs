@@ -230,7 +230,12 @@ pub fn run(args: Args) -> Result<(), String> {
             loss_curve::plot(&trainer.history, &trainer.identities).save(previews.join("loss.png")).map_err(|e| e.to_string())?;
         }
     }
-    bar.finish();
+    // `finish` would fill the bar to its length: a stopped run keeps the count it reached.
+    if stop.load(Ordering::SeqCst) {
+        bar.abandon();
+    } else {
+        bar.finish();
+    }
     save(&trainer, t0.elapsed().as_secs_f64())?;
     let secs = t0.elapsed().as_secs_f64();
     let done = trainer.iteration - start_it;
