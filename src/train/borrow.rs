@@ -28,16 +28,16 @@ const BORDER_POINTS: usize = 8;
 /// removed them; control points are then met within about a pixel.
 const SOFTEN: f32 = 0.03;
 
-/// The control points for a face: every [`LANDMARK_STRIDE`]-th landmark moved by `t` of the way from `from` to
-/// `to` (both in crop pixels of a `size` crop), plus the crop's border, pinned. Returns (destination, source)
-/// pairs: where each point lands in the warped face, and where it was in the original.
-fn control_points(from: &[[f32; 2]], to: &[[f32; 2]], t: f32, size: usize) -> Vec<([f32; 2], [f32; 2])> {
-    let mut points: Vec<([f32; 2], [f32; 2])> = from
-        .iter()
-        .zip(to)
-        .step_by(LANDMARK_STRIDE)
-        .map(|(f, d)| ([f[0] + t * (d[0] - f[0]), f[1] + t * (d[1] - f[1])], *f))
-        .collect();
+/// Landmarks `from` moved `t` of the way to `to`.
+fn moved(from: &[[f32; 2]], to: &[[f32; 2]], t: f32) -> Vec<[f32; 2]> {
+    from.iter().zip(to).map(|(f, d)| [f[0] + t * (d[0] - f[0]), f[1] + t * (d[1] - f[1])]).collect()
+}
+
+/// The control points for a face: every [`LANDMARK_STRIDE`]-th landmark, from its place in the original
+/// (`from`) to its place in the warped face (`to`), both in crop pixels of a `size` crop, plus the crop's
+/// border, pinned. Returns (destination, source) pairs.
+fn control_points(from: &[[f32; 2]], to: &[[f32; 2]], size: usize) -> Vec<([f32; 2], [f32; 2])> {
+    let mut points: Vec<([f32; 2], [f32; 2])> = to.iter().zip(from).step_by(LANDMARK_STRIDE).map(|(d, f)| (*d, *f)).collect();
     let n = size as f32;
     for i in 0..BORDER_POINTS {
         let a = n * i as f32 / BORDER_POINTS as f32;
@@ -87,9 +87,10 @@ fn source_of(v: [f32; 2], points: &[([f32; 2], [f32; 2])], soften: f32) -> [f32;
 /// (another face's landmarks in the same crop frame). RGB and mask are warped alike; landmarks become the
 /// moved ones.
 pub fn borrow_pose(s: &FaceSample, size: usize, to: &[[f32; 2]], t: f32) -> FaceSample {
-    let points = control_points(&s.landmarks, to, t, size);
+    let landmarks = moved(&s.landmarks, to, t);
+    let points = control_points(&s.landmarks, &landmarks, size);
     let plane = size * size;
-    let mut out = FaceSample { rgb: vec![0.0; 3 * plane], mask: vec![0.0; plane], landmarks: Vec::new() };
+    let mut out = FaceSample { rgb: vec![0.0; 3 * plane], mask: vec![0.0; plane], landmarks };
     for y in 0..size {
         for x in 0..size {
             let [sx, sy] = source_of([x as f32 + 0.5, y as f32 + 0.5], &points, SOFTEN * size as f32);
@@ -98,7 +99,6 @@ pub fn borrow_pose(s: &FaceSample, size: usize, to: &[[f32; 2]], t: f32) -> Face
             super::augment::sample(&s.mask, size, 1, sx, sy, &mut out.mask[at..at + 1]);
         }
     }
-    out.landmarks = s.landmarks.iter().zip(to).map(|(f, d)| [f[0] + t * (d[0] - f[0]), f[1] + t * (d[1] - f[1])]).collect();
     out
 }
 
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn no_movement_is_the_identity_map() {
         let from = grid(22, 2.0);
-        let points = control_points(&from, &from, 0.7, 64);
+        let points = control_points(&from, &from, 64);
         for v in [[0.5, 0.5], [20.3, 31.7], [63.5, 40.0], [33.0, 12.5]] {
             let s = source_of(v, &points, 0.0);
             assert!((s[0] - v[0]).abs() < 1e-3 && (s[1] - v[1]).abs() < 1e-3, "{v:?} → {s:?}");
@@ -149,7 +149,7 @@ mod tests {
     fn control_points_land_where_they_were_sent_and_the_border_stays() {
         let from = grid(22, 2.0);
         let to: Vec<[f32; 2]> = from.iter().map(|p| [p[0] + 3.0, p[1] - 1.0]).collect();
-        let points = control_points(&from, &to, 1.0, 64);
+        let points = control_points(&from, &to, 64);
         // A moved landmark's destination samples its original position.
         let moved = [from[0][0] + 3.0, from[0][1] - 1.0];
         let s = source_of(moved, &points, 0.0);

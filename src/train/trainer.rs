@@ -2,8 +2,8 @@
 //! its own decoder or inter block), sums the losses, and takes one Adam step.
 
 use super::augment::{augment, Rng};
-use super::loss;
 use super::borrow::{borrow_colour, borrow_pose};
+use super::loss;
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
 use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
 use crate::faceset::{FaceSample, FaceSet, FaceSetError};
@@ -266,9 +266,7 @@ impl Trainer {
     /// ([`super::borrow`]). This teaches each decoder the poses the other identities were filmed in, which a
     /// swap asks of it. Every face needs its landmarks (face sets written by `faceswap extract` have them).
     pub fn set_pose_borrowing(&mut self, p: f32) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(format!("the pose-borrowing probability must be between 0 and 1, not {p}"));
-        }
+        probability(p, "pose")?;
         if p > 0.0 {
             let count = self.faces.first().and_then(|set| set.first()).map_or(0, |f| f.landmarks.len());
             let bad = self.faces.iter().zip(&self.identities).find(|(set, _)| set.iter().any(|f| f.landmarks.len() != count || count == 0));
@@ -285,9 +283,7 @@ impl Trainer {
     /// `ct_mode`). Each decoder then learns its identity under the other identities' light, which a swap asks
     /// of it.
     pub fn set_colour_borrowing(&mut self, p: f32) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(format!("the colour-borrowing probability must be between 0 and 1, not {p}"));
-        }
+        probability(p, "colour")?;
         self.colour_borrowing = p;
         Ok(())
     }
@@ -339,6 +335,15 @@ impl Trainer {
                 (0..shown).map(|i| &set[(2 * i + 1) * set.len() / (2 * shown)]).collect()
             })
             .collect()
+    }
+}
+
+/// Checks a borrowing probability (`what`: "pose" or "colour").
+fn probability(p: f32, what: &str) -> Result<(), String> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("the {what}-borrowing probability must be between 0 and 1, not {p}"))
     }
 }
 
