@@ -7,7 +7,7 @@
 #
 # Usage: examples/train_walkthrough.sh [ITERATIONS]     (default 500: ~5 minutes on 2 CPU cores, enough to see
 #        the loss fall and faces appear in the previews, far too few for a usable model: the shipped default
-#        model has 21,000+, see models/default.md)
+#        model has 37,518, see models/default.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations="${1:-500}"

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""The picture of the other direction (models/default_back.png): s1's held-out frames, the same frames decoded
-as the scientist by `faceswap apply --identity scientist`, and the scientist himself in Tears of Steel, face
-crops side by side so the eye can judge the likeness.
+"""Face crops side by side, so the eye can judge a swap: the original frames, the same frames swapped by one or
+more models (`faceswap apply` output), and optionally the identity put on them in frames of its own.
 
-Each crop is a square around dlib's face box on the original frame (the swapped frame is cropped in the same
-place, since the node swaps in place), `--pad` face widths of margin, resized to `--size` px. Columns: s1
-(original), s1 decoded as the scientist, the scientist (one reference frame per row).
+Each crop is a square around dlib's face box on the original frame (the swapped frames are cropped in the same
+place, since the node swaps in place), `--pad` face widths of margin, resized to `--size` px. Columns: the
+original, each --swapped folder in the order given, then the reference (one reference frame per row).
 
-    python3 scripts/back_sheet.py --source held --swapped back --frames 50,150,250 \
+    # models/default_back.png: s1's held-out frames, decoded as the scientist, the scientist himself
+    python3 scripts/face_sheet.py --source held --swapped back --frames 50,150,250 \
         --reference frames --reference-frames 80,100,140 --out models/default_back.png
+    # models/borrow_demo.png: the demo plates, the previous default model's swap, the current one's
+    python3 scripts/face_sheet.py --source plates --swapped demo_21000 --swapped demo --frames 86,104,121,139 \
+        --size 160 --out models/borrow_demo.png
 
 --source and --swapped are folders of %05d.png frames (what `faceswap apply` writes); --reference is a folder
 of the Tears of Steel excerpt's frames as %05d.png or %06d.png. Runs in the venv of identity_embedding.py.
@@ -45,32 +48,38 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", type=Path, required=True, help="s1's original frames")
-    ap.add_argument("--swapped", type=Path, required=True, help="the same frames decoded as the scientist")
+    ap.add_argument("--swapped", type=Path, action="append", required=True,
+                    help="the same frames swapped (repeat for more columns)")
     ap.add_argument("--frames", required=True, help="comma-separated frame numbers of --source, one per row")
-    ap.add_argument("--reference", type=Path, required=True, help="the scientist's frames")
-    ap.add_argument("--reference-frames", required=True, help="comma-separated frame numbers of --reference")
+    ap.add_argument("--reference", type=Path, help="frames of the identity put on the faces (last column)")
+    ap.add_argument("--reference-frames", help="comma-separated frame numbers of --reference, one per row")
     ap.add_argument("--size", type=int, default=128, help="side of each crop in the sheet, px")
     ap.add_argument("--pad", type=float, default=0.25, help="margin around dlib's face box, in face widths")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
     frames = [int(f) for f in args.frames.split(",")]
-    refs = [int(f) for f in args.reference_frames.split(",")]
+    if (args.reference is None) != (args.reference_frames is None):
+        raise SystemExit("--reference and --reference-frames go together")
+    refs = [int(f) for f in args.reference_frames.split(",")] if args.reference else [None] * len(frames)
     if len(refs) != len(frames):
         raise SystemExit("--frames and --reference-frames need the same count (one of each per row)")
     # The threshold and smallest face of identity_embedding.py's defaults (see its Embedder).
     emb = ie.Embedder(threshold=-0.2, min_face=60)
     s = args.size
-    sheet = Image.new("RGB", (3 * s, len(frames) * s), (24, 24, 24))
+    columns = 1 + len(args.swapped) + (args.reference is not None)
+    sheet = Image.new("RGB", (columns * s, len(frames) * s), (24, 24, 24))
     for row, (n, r) in enumerate(zip(frames, refs)):
-        original = Image.open(frame_file(args.source, n)).convert("RGB")
-        reference = Image.open(frame_file(args.reference, r)).convert("RGB")
         box = crop_box(emb, ie.load_rgb(frame_file(args.source, n)), args.pad)
-        ref_box = crop_box(emb, ie.load_rgb(frame_file(args.reference, r)), args.pad)
-        if box is None or ref_box is None:
-            raise SystemExit(f"dlib finds no face in source frame {n} or reference frame {r}: pick others")
-        swapped = Image.open(frame_file(args.swapped, n)).convert("RGB")
-        for col, (img, b) in enumerate([(original, box), (swapped, box), (reference, ref_box)]):
+        if box is None:
+            raise SystemExit(f"dlib finds no face in source frame {n}: pick another")
+        cells = [(Image.open(frame_file(folder, n)).convert("RGB"), box) for folder in [args.source, *args.swapped]]
+        if r is not None:
+            ref_box = crop_box(emb, ie.load_rgb(frame_file(args.reference, r)), args.pad)
+            if ref_box is None:
+                raise SystemExit(f"dlib finds no face in reference frame {r}: pick another")
+            cells.append((Image.open(frame_file(args.reference, r)).convert("RGB"), ref_box))
+        for col, (img, b) in enumerate(cells):
             # PIL pads a box reaching past the frame with black, which is what the sheet should show there.
             sheet.paste(img.crop(b).resize((s, s), Image.Resampling.LANCZOS), (col * s, row * s))
     args.out.parent.mkdir(parents=True, exist_ok=True)
