@@ -118,7 +118,8 @@ struct Job {
     /// (width, height) of the first frame; (0, 0) for a video until it is decoded.
     size: (usize, usize),
     face_point_given: bool,
-    models: Option<PathBuf>,
+    /// The face-analysis weights' folder, checked.
+    models: PathBuf,
 }
 
 impl Job {
@@ -130,11 +131,7 @@ impl Job {
             return Err("--frames applies to sequences and videos, not to single images or folders".into());
         }
         let model = model_and_identity(&args)?;
-        if let Some(models) = &args.models {
-            if !models.is_dir() {
-                return Err(format!("--models {}: no such folder", models.display()));
-            }
-        }
+        let models = inputs::face_weights(args.models.clone())?;
         let size = match &source {
             // A video's size is known once decoded; the default Face Point is set then.
             Source::Video(_) => (0, 0),
@@ -179,7 +176,7 @@ impl Job {
         if let Some(point) = face_point {
             params.set_state(name::FACE_POINT, point);
         }
-        let (input, out, models) = (args.input, args.out, args.models);
+        let (input, out) = (args.input, args.out);
         let job = Job { source, input, frames, out, depth, params, size, face_point_given, models };
         // Everything else is checked the way the node checks it, once, before any work.
         Settings::read(&job.params, 0.0).map_err(|e| e.to_string())?;
@@ -338,9 +335,7 @@ struct Summary {
 }
 
 fn execute(job: &mut Job, stop: &AtomicBool) -> Result<Summary, String> {
-    if let Some(models) = &job.models {
-        cache::set_models_dir(models.clone());
-    }
+    cache::set_models_dir(job.models.clone());
     // A video decodes into OUT/.decode, removed when the run ends (also on errors and Ctrl-C).
     let scratch_dir = job.out.join(".decode");
     let _scratch = matches!(job.source, Source::Video(_)).then(|| Scratch(scratch_dir.clone()));

@@ -9,10 +9,12 @@
 //! `faceswap demo` and compositors number a decoded clip) for videos, the position in name order (from 0) in
 //! a folder, 0 for a single still.
 
-use crate::inputs::{check_ffmpeg, classify, decode_video, folder_frames, load_frame, sequence_frames, Scratch, Source};
+use crate::inputs::{
+    check_ffmpeg, classify, decode_video, face_weights, folder_frames, load_frame, sequence_frames, Scratch, Source,
+};
 use faceswap_ofx::device;
 use faceswap_ofx::faceset::{FaceRecord, FaceSet, FaceSetInfo, FACESET_VERSION};
-use faceswap_ofx::model::pretrained::{repo_models_dir, FaceNets};
+use faceswap_ofx::model::pretrained::FaceNets;
 use faceswap_ofx::pipeline::align::{align, hull_mask_crop, warp_to_crop, FaceTemplate};
 use faceswap_ofx::pipeline::analysis::{analyse, Search};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -131,7 +133,7 @@ impl Settings {
             max_faces: args.max_faces_per_frame,
             limit: args.limit,
             device: args.device,
-            models: args.models.unwrap_or_else(repo_models_dir),
+            models: face_weights(args.models)?,
             overwrite: args.overwrite,
         })
     }

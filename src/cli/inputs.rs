@@ -5,6 +5,7 @@
 //! compositors number a decoded clip) for videos, the position in name order (from 0) in a folder, 0 for a
 //! single still.
 
+use faceswap_ofx::model::pretrained::{repo_models_dir, BLAZEFACE_FILE, FACEMESH_FILE};
 use faceswap_ofx::pipeline::frame::Frame;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -176,6 +177,29 @@ pub fn check_ffmpeg() -> Result<(), String> {
     }
 }
 
+/// The folder of the face-analysis weights for `--models` (`given`), checked before any work: the default is
+/// the `models/` folder of the source tree this binary was built from, which a copied binary no longer has.
+pub fn face_weights(given: Option<PathBuf>) -> Result<PathBuf, String> {
+    weights_folder(given, repo_models_dir())
+}
+
+fn weights_folder(given: Option<PathBuf>, default: PathBuf) -> Result<PathBuf, String> {
+    let dir = given.clone().unwrap_or(default);
+    if [BLAZEFACE_FILE, FACEMESH_FILE].iter().all(|f| dir.join(f).is_file()) {
+        return Ok(dir);
+    }
+    let needs = format!("{BLAZEFACE_FILE} and {FACEMESH_FILE}");
+    Err(match given {
+        Some(_) if !dir.is_dir() => format!("--models {}: no such folder", dir.display()),
+        Some(_) => format!("--models {}: the face-analysis weights ({needs}) are not there", dir.display()),
+        None => format!(
+            "no face-analysis weights in {}, the models/ folder of the source tree this binary was built from: \
+             pass --models with a folder holding {needs} (a plug-in bundle's Contents/Resources/models has them)",
+            dir.display()
+        ),
+    })
+}
+
 /// Decodes a video into `scratch/%06d.png` (numbered from 1), at most `max_frames` frames.
 pub fn decode_video(video: &Path, scratch: &Path, max_frames: Option<u64>) -> Result<Vec<(u64, PathBuf)>, String> {
     if scratch.exists() {
@@ -213,6 +237,27 @@ pub fn load_frame(path: &Path) -> Result<Frame, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The weights' folder is checked before any work, and each way it can be wrong names what to do.
+    #[test]
+    fn the_face_weights_folder_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let (empty, missing, full) = (dir.path().join("empty"), dir.path().join("missing"), dir.path().join("full"));
+        std::fs::create_dir_all(&empty).unwrap();
+        std::fs::create_dir_all(&full).unwrap();
+        for f in [BLAZEFACE_FILE, FACEMESH_FILE] {
+            std::fs::write(full.join(f), b"checked for presence only; the loader reports bad contents").unwrap();
+        }
+        assert_eq!(face_weights(None), Ok(repo_models_dir()), "this source tree has them");
+        assert_eq!(weights_folder(None, full.clone()), Ok(full.clone()));
+        assert_eq!(weights_folder(Some(full.clone()), empty.clone()), Ok(full), "--models wins over the default");
+        let e = weights_folder(None, missing.clone()).unwrap_err();
+        assert!(e.contains("built from") && e.contains("pass --models") && e.contains(BLAZEFACE_FILE), "{e}");
+        let e = weights_folder(Some(missing), empty.clone()).unwrap_err();
+        assert!(e.contains("no such folder"), "{e}");
+        let e = weights_folder(Some(empty), repo_models_dir()).unwrap_err();
+        assert!(e.contains("are not there") && e.contains(FACEMESH_FILE), "{e}");
+    }
 
     #[test]
     fn inputs_are_classified() {
