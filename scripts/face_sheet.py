@@ -14,7 +14,8 @@ original, each --swapped folder in the order given, then the reference (one refe
         --size 160 --out models/borrow_demo.png
 
 --source and --swapped are folders of %05d.png frames (what `faceswap apply` writes); --reference is a folder
-of the Tears of Steel excerpt's frames as %05d.png or %06d.png. Runs in the venv of identity_embedding.py.
+of frames as %05d.png or %06d.png (for default_back.png, the Tears of Steel excerpt's). Runs in the venv of
+identity_embedding.py.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def main() -> None:
     from PIL import Image
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--source", type=Path, required=True, help="s1's original frames")
+    ap.add_argument("--source", type=Path, required=True, help="the original frames")
     ap.add_argument("--swapped", type=Path, action="append", required=True,
                     help="the same frames swapped (repeat for more columns)")
     ap.add_argument("--frames", required=True, help="comma-separated frame numbers of --source, one per row")

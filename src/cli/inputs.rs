@@ -184,15 +184,16 @@ pub fn face_weights(given: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 fn weights_folder(given: Option<PathBuf>, default: PathBuf) -> Result<PathBuf, String> {
-    let dir = given.clone().unwrap_or(default);
+    let by_flag = given.is_some();
+    let dir = given.unwrap_or(default);
     if [BLAZEFACE_FILE, FACEMESH_FILE].iter().all(|f| dir.join(f).is_file()) {
         return Ok(dir);
     }
     let needs = format!("{BLAZEFACE_FILE} and {FACEMESH_FILE}");
-    Err(match given {
-        Some(_) if !dir.is_dir() => format!("--models {}: no such folder", dir.display()),
-        Some(_) => format!("--models {}: the face-analysis weights ({needs}) are not there", dir.display()),
-        None => format!(
+    Err(match by_flag {
+        true if !dir.is_dir() => format!("--models {}: no such folder", dir.display()),
+        true => format!("--models {}: the face-analysis weights ({needs}) are not there", dir.display()),
+        false => format!(
             "no face-analysis weights in {}, the models/ folder of the source tree this binary was built from: \
              pass --models with a folder holding {needs} (a plug-in bundle's Contents/Resources/models has them)",
             dir.display()
