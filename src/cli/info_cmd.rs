@@ -1,5 +1,6 @@
 //! `faceswap info`: what a model file holds, from its header alone (no weights read): identities, network shape,
-//! training record (iterations, last losses, data, when, how), widenings, and whether Adam's state sits beside it.
+//! training record (iterations, last losses, data, when, how), growth steps (`faceswap widen`), and whether
+//! Adam's state sits beside it.
 
 use faceswap_ofx::model::file::{self, ModelHeader, FORMAT_VERSION};
 use faceswap_ofx::model::swapnet::SwapNetConfig;
@@ -76,7 +77,7 @@ fn summary(name: &str, header: &ModelHeader, adam_beside: bool) -> String {
     }
     for w in t.get("widened").and_then(Value::as_array).into_iter().flatten() {
         let shape = |v: &Value| serde_json::from_value::<SwapNetConfig>(v.clone()).map(|c| c.summary()).unwrap_or_else(|_| "?".into());
-        let _ = writeln!(out, "widened at iteration {}: from {} to {}", w["iteration"], shape(&w["from"]), shape(&w["to"]));
+        let _ = writeln!(out, "grown (faceswap widen) at iteration {}: from {} to {}", w["iteration"], shape(&w["from"]), shape(&w["to"]));
     }
     let optimizer = match t.get("optimizer_iteration").and_then(Value::as_u64) {
         Some(i) if i == iterations && adam_beside => "saved beside it (--resume continues Adam)".to_string(),

@@ -40,9 +40,10 @@ enum Command {
     Evaluate(evaluate_cmd::Args),
     /// Face sets of two or more identities to a swap model (progress, previews, loss curve, checkpoints, --resume).
     Train(train_cmd::Args),
-    /// What a model file holds (identities, network, training record, widenings), from its header alone.
+    /// What a model file holds (identities, network, training record, growth steps), from its header alone.
     Info(info_cmd::Args),
-    /// A trained model grown wider (computing what it did) to go on training it with more capacity.
+    /// A trained model grown wider (computing what it did) or to a larger crop (a warm start), to go on training
+    /// it with more capacity.
     Widen(widen_cmd::Args),
 }
 

@@ -1,8 +1,10 @@
-//! `faceswap widen`: a trained model grown to wider layers that compute what it did, to go on training with
-//! more capacity (`faceswap train --resume` with the new widths) instead of starting a wide model from noise.
+//! `faceswap widen`: a trained model grown to wider layers that compute what it did, or to a larger crop (a warm
+//! start), to go on training with more capacity (`faceswap train --resume` with the new shape) instead of
+//! starting a wide or large model from noise.
 
 use burn::module::Module;
 use faceswap_ofx::model::swap_model::SwapModel;
+use faceswap_ofx::model::swapnet::SwapNetConfig;
 use faceswap_ofx::train::widen::widen;
 use std::path::PathBuf;
 
@@ -23,6 +25,10 @@ pub struct Args {
     /// New bottleneck width; default: the model's.
     #[arg(long)]
     pub bottleneck: Option<usize>,
+    /// New crop side, the model's times a whole factor (64 -> 128, 256...); default: the model's. A warm start,
+    /// not the same function: the convolutions keep their weights but see faces in more pixels.
+    #[arg(long)]
+    pub resolution: Option<usize>,
     /// Seed of the jitter that lets copied units drift apart in training.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -35,20 +41,22 @@ pub fn run(args: Args) -> Result<(), String> {
     let device = faceswap_ofx::device::cpu();
     let model = SwapModel::load(&args.model, &device).map_err(|e| e.to_string())?;
     let from = &model.config;
-    let to = from
+    let wider = from
         .clone()
         .with_encoder_channels(args.encoder_channels.unwrap_or(from.encoder_channels))
         .with_decoder_channels(args.decoder_channels.unwrap_or(from.decoder_channels))
         .with_bottleneck(args.bottleneck.unwrap_or(from.bottleneck));
+    let to = SwapNetConfig { resolution: args.resolution.unwrap_or(from.resolution), ..wider };
     let wide = widen(&model, &to, args.seed, &device)?;
     wide.save(&args.out).map_err(|e| e.to_string())?;
     let mb = |m: &SwapModel| m.net.num_params() as f64 * 4.0 / 1e6;
     println!(
-        "{} ({:.1} MB of weights) widened to {} ({:.1} MB): encoder {}, decoder {}, bottleneck {}",
+        "{} ({:.1} MB of weights) grown to {} ({:.1} MB): {} px, encoder {}, decoder {}, bottleneck {}",
         args.model.display(),
         mb(&model),
         args.out.display(),
         mb(&wide),
+        to.resolution,
         to.encoder_channels,
         to.decoder_channels,
         to.bottleneck

@@ -7,6 +7,16 @@
 //!
 //! The split is not even: each reader's shares are jittered (they still sum to one). With even shares the copies
 //! would get identical gradients and stay identical for ever, so the extra width would never be used.
+//!
+//! **Resolution.** The same copying grows a model to a larger crop by a whole factor f (64 → 128 px: f = 2), as
+//! Disney's high-resolution face swapping trains its comb network progressively, small crops first. Every
+//! convolution is blind to the crop's size and keeps its weights; only the inter block's two dense layers see the
+//! `res/16` grid: each cell of the new grid copies the old cell it lies in (f² copies), the bottleneck reading
+//! them with split weights (an average over the f×f block) and the grid rebuilt from the bottleneck repeated
+//! into f×f blocks. That part is exact (a grid repeated f×f gives the old bottleneck; the rebuilt grid is the old
+//! one repeated), but the convolutions now see faces twice as many pixels wide with the same 3×3 and 5×5
+//! kernels, so the grown model is a warm start, not the old function: training at the new resolution takes it
+//! from there.
 
 use super::augment::Rng;
 use crate::model::swap_model::SwapModel;
@@ -47,10 +57,27 @@ impl Axis {
         Axis((0..m).map(|j| Unit { old: j % n, rank: j / n, copies: m / n + usize::from(j % n < m % n) }).collect())
     }
 
-    /// Every unit expanded to `f` consecutive indices: the channel-major layouts of a flattened C×H×W map
-    /// (f = H·W) and of a depth-to-space upscale's convolution (f = 4 sub-pixels per output channel).
+    /// Every unit expanded to `f` consecutive indices: the channel-major layout of a depth-to-space upscale's
+    /// convolution (f = 4 sub-pixels per output channel).
     fn inner(&self, f: usize) -> Axis {
         Axis(self.0.iter().flat_map(|u| (0..f).map(move |k| Unit { old: u.old * f + k, ..*u })).collect())
+    }
+
+    /// A flattened C×s×s map (channel-major, rows then columns) grown to C'×t×t, t = f·s: every new cell copies
+    /// the old cell its f×f block stands for, on top of the channel's own copying (`self`, the channel axis).
+    fn spatial(&self, s: usize, t: usize) -> Axis {
+        let f = t / s;
+        Axis(
+            self.0
+                .iter()
+                .flat_map(|u| {
+                    (0..t * t).map(move |cell| {
+                        let (y, x) = (cell / t, cell % t);
+                        Unit { old: u.old * s * s + (y / f) * s + x / f, rank: u.rank * f * f + (y % f) * f + x % f, copies: u.copies * f * f }
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Two dimensions side by side (LIAE's decoder reads its identity's latent and the common one, concatenated).
@@ -103,7 +130,7 @@ fn layer(name: String, kind: Kind, input: &Axis, output: &Axis) -> Layer {
 /// `SwapNetConfig::init` and the blocks' `init`; the test that the widened net computes the narrow net's
 /// output (and the check that every tensor of the file is accounted for) catch any drift between the two.
 fn layers(from: &SwapNetConfig, to: &SwapNetConfig) -> Vec<Layer> {
-    let side2 = (from.resolution / 16).pow(2);
+    let (side, new_side) = (from.resolution / 16, to.resolution / 16);
     let enc: Vec<Axis> = (0..4).map(|k| Axis::widen(from.encoder_channels << k, to.encoder_channels << k)).collect();
     let latent = Axis::widen(from.latent_channels(), to.latent_channels());
     let bottleneck = Axis::widen(from.bottleneck, to.bottleneck);
@@ -117,8 +144,8 @@ fn layers(from: &SwapNetConfig, to: &SwapNetConfig) -> Vec<Layer> {
         Arch::Liae => (from.identities, 1, latent.concat(&latent)),
     };
     for i in 0..inters {
-        out.push(layer(format!("inters.{i}.dense_in"), Kind::Linear, &enc[3].inner(side2), &bottleneck));
-        out.push(layer(format!("inters.{i}.dense_out"), Kind::Linear, &bottleneck, &latent.inner(side2)));
+        out.push(layer(format!("inters.{i}.dense_in"), Kind::Linear, &enc[3].spatial(side, new_side), &bottleneck));
+        out.push(layer(format!("inters.{i}.dense_out"), Kind::Linear, &bottleneck, &latent.spatial(side, new_side)));
         out.push(layer(format!("inters.{i}.up.conv"), Kind::Conv, &latent, &latent.inner(4)));
     }
     // The decoder's levels: `channels` × 4, × 2, × 1; its mask branch half as wide.
@@ -186,11 +213,21 @@ fn widen_layer(l: &Layer, weight: &Plain, bias: &Plain, rng: &mut Rng) -> Result
     Ok((Plain { shape, data: w }, Plain { shape: vec![m_out], data: b }))
 }
 
-/// Checks that `to` only grows `from`'s widths.
+/// Checks that `to` only grows `from`'s widths and resolution (by a whole factor).
 fn check_growth(from: &SwapNetConfig, to: &SwapNetConfig) -> Result<(), String> {
     to.validate()?;
-    if (from.resolution, from.identities, from.arch) != (to.resolution, to.identities, to.arch) {
-        return Err("widening keeps the resolution, the identities and the architecture; train a new model to change them".into());
+    if (from.identities, from.arch) != (to.identities, to.arch) {
+        return Err("growing keeps the identities and the architecture; train a new model to change them".into());
+    }
+    // A whole factor of the res/16 grid, so that every new cell lies in exactly one old cell.
+    let (side, new_side) = (from.resolution / 16, to.resolution / 16);
+    if new_side < side || new_side % side != 0 {
+        return Err(format!(
+            "resolution {} is not the model's {} times a whole factor (for example {})",
+            to.resolution,
+            from.resolution,
+            2 * from.resolution
+        ));
     }
     let widths = [
         ("encoder channels", from.encoder_channels, to.encoder_channels),
@@ -200,8 +237,11 @@ fn check_growth(from: &SwapNetConfig, to: &SwapNetConfig) -> Result<(), String> 
     if let Some((what, a, b)) = widths.iter().find(|(_, a, b)| b < a) {
         return Err(format!("{what} {b} is narrower than the model's {a}: a model can only be widened"));
     }
-    if widths.iter().all(|(_, a, b)| a == b) {
-        return Err(format!("the model already has these widths (encoder {}, decoder {}, bottleneck {})", from.encoder_channels, from.decoder_channels, from.bottleneck));
+    if widths.iter().all(|(_, a, b)| a == b) && new_side == side {
+        return Err(format!(
+            "the model already has this resolution and these widths ({} px, encoder {}, decoder {}, bottleneck {})",
+            from.resolution, from.encoder_channels, from.decoder_channels, from.bottleneck
+        ));
     }
     if from.decoder_channels < 2 {
         return Err("a model with 1 decoder channel has an empty mask branch: nothing to copy from".into());
@@ -209,8 +249,8 @@ fn check_growth(from: &SwapNetConfig, to: &SwapNetConfig) -> Result<(), String> 
     Ok(())
 }
 
-/// `model` with the widths of `to` (same resolution, identities and architecture), computing the same output.
-/// `seed` draws the share jitter. The training record keeps the iteration count and loss history, notes the
+/// `model` with the widths and resolution of `to` (same identities and architecture): computing the same output
+/// when only widths grow, a warm start when the resolution does (module doc). `seed` draws the share jitter. The training record keeps the iteration count and loss history, notes the
 /// widening, and drops the optimizer-state marker (Adam's state has the old shapes: a resumed run restarts it).
 pub fn widen(model: &SwapModel, to: &SwapNetConfig, seed: u64, device: &Device) -> Result<SwapModel, String> {
     let from = &model.config;
@@ -346,7 +386,10 @@ mod tests {
         let refused = |to: SwapNetConfig| widen(&m, &to, 1, &device).unwrap_err();
         assert!(refused(wider(&m, 2, 8, 8)).contains("narrower"), "{}", refused(wider(&m, 2, 8, 8)));
         assert!(refused(wider(&m, 4, 4, 8)).contains("already"));
-        assert!(refused(SwapNetConfig { resolution: 64, ..wider(&m, 8, 8, 8) }).contains("resolution"));
+        assert!(refused(SwapNetConfig { resolution: 48, ..wider(&m, 8, 8, 8) }).contains("whole factor"));
+        let big = widen(&m, &SwapNetConfig { resolution: 64, ..m.config.clone() }, 1, &device).unwrap();
+        let shrunk = widen(&big, &m.config, 1, &device).unwrap_err();
+        assert!(shrunk.contains("whole factor"), "{shrunk}");
         assert!(refused(wider(&m, 8, 8, 8).with_arch(Arch::Liae)).contains("architecture"));
         assert!(refused(SwapNetConfig { identities: 2, ..wider(&m, 8, 8, 8) }).contains("identities"));
     }
@@ -364,6 +407,59 @@ mod tests {
         assert_eq!(steps.len(), 2);
         assert_eq!((steps[0]["from"]["encoder_channels"].as_u64(), steps[1]["to"]["decoder_channels"].as_u64()), (Some(4), Some(8)));
         assert_eq!((steps[1]["iteration"].as_u64(), steps[1]["seed"].as_u64()), (Some(1234), Some(4)));
+    }
+
+    /// Growing the resolution: convolutions keep their weights, and the inter block's dense layers read the new
+    /// res/16 grid as the old one averaged over f×f blocks and rebuild it repeated into f×f blocks. Checked on
+    /// the dense layers themselves (the whole network is a warm start, not the old function: module doc), for a
+    /// factor of 2 and 3, widening at the same time.
+    #[test]
+    fn a_larger_resolution_reads_and_rebuilds_the_grid_blockwise() {
+        let device = crate::device::cpu();
+        let m = model(Arch::Df, &device);
+        let tensors = |m: &SwapModel| {
+            let mut store = SafetensorsStore::from_bytes(None);
+            m.net.save_into(&mut store).unwrap();
+            let bytes = store.get_bytes().unwrap();
+            let st = SafeTensors::deserialize(&bytes).unwrap();
+            st.names().into_iter().map(|n| (n.to_string(), plain(&st.tensor(n).unwrap()))).collect::<HashMap<String, Plain>>()
+        };
+        // Burn's Linear: y = x·W + b, W [in, out].
+        let linear = |x: &[f32], w: &Plain, b: &Plain| -> Vec<f32> {
+            let (n_in, n_out) = (w.shape[0], w.shape[1]);
+            (0..n_out).map(|o| b.data[o] + (0..n_in).map(|i| x[i] * w.data[i * n_out + o]).sum::<f32>()).collect()
+        };
+        let dense = |t: &HashMap<String, Plain>, x: &[f32]| {
+            let v = linear(x, &t["inters.0.dense_in.weight"], &t["inters.0.dense_in.bias"]);
+            linear(&v, &t["inters.0.dense_out.weight"], &t["inters.0.dense_out.bias"])
+        };
+        // `grid` (n × s × s) repeated into f×f blocks, its channels copied round robin up to `m` (as widening
+        // copies them).
+        let repeat = |grid: &[f32], n: usize, m: usize, s: usize, f: usize| -> Vec<f32> {
+            let t = s * f;
+            (0..m * t * t).map(|i| grid[(i / (t * t) % n) * s * s + (i % (t * t) / t / f) * s + (i % t) / f]).collect()
+        };
+        let old = tensors(&m);
+        let (s, channels) = (m.config.resolution / 16, m.config.encoder_channels * 8);
+        let grid: Vec<f32> = (0..channels * s * s).map(|i| ((i * 53) % 97) as f32 / 97.0 - 0.5).collect();
+        let want = dense(&old, &grid);
+        for (f, enc) in [(2, 4), (3, 6)] {
+            let to = SwapNetConfig { resolution: m.config.resolution * f, ..wider(&m, enc, 4, 8) };
+            let grown = widen(&m, &to, 1, &device).unwrap();
+            let new = tensors(&grown);
+            for name in ["decoders.1.ups.0.conv.weight", "inters.0.up.conv.weight", "decoders.0.res.2.b.weight"] {
+                assert_eq!(old[name].data, new[name].data, "{name} changed");
+            }
+            let got = dense(&new, &repeat(&grid, channels, channels * enc / 4, s, f));
+            let latent = m.config.latent_channels();
+            let want = repeat(&want, latent, latent, s, f);
+            assert_eq!(got.len(), want.len());
+            let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            // Float rounding: f² jittered shares summed instead of one weight.
+            assert!(worst < 1e-5, "factor {f}: {worst}");
+            let x = Tensor::<4>::zeros([1, 3, grown.config.resolution, grown.config.resolution], &device);
+            assert_eq!(grown.net.forward(x, 0).rgb.dims(), [1, 3, 32 * f, 32 * f]);
+        }
     }
 
     /// A widened model is saved and loaded like any other (its header describes the new network).
