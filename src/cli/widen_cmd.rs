@@ -41,12 +41,13 @@ pub fn run(args: Args) -> Result<(), String> {
     let device = faceswap_ofx::device::cpu();
     let model = SwapModel::load(&args.model, &device).map_err(|e| e.to_string())?;
     let from = &model.config;
-    let wider = from
-        .clone()
-        .with_encoder_channels(args.encoder_channels.unwrap_or(from.encoder_channels))
-        .with_decoder_channels(args.decoder_channels.unwrap_or(from.decoder_channels))
-        .with_bottleneck(args.bottleneck.unwrap_or(from.bottleneck));
-    let to = SwapNetConfig { resolution: args.resolution.unwrap_or(from.resolution), ..wider };
+    let to = SwapNetConfig {
+        resolution: args.resolution.unwrap_or(from.resolution),
+        encoder_channels: args.encoder_channels.unwrap_or(from.encoder_channels),
+        decoder_channels: args.decoder_channels.unwrap_or(from.decoder_channels),
+        bottleneck: args.bottleneck.unwrap_or(from.bottleneck),
+        ..from.clone()
+    };
     let wide = widen(&model, &to, args.seed, &device)?;
     wide.save(&args.out).map_err(|e| e.to_string())?;
     let mb = |m: &SwapModel| m.net.num_params() as f64 * 4.0 / 1e6;

@@ -250,8 +250,9 @@ fn check_growth(from: &SwapNetConfig, to: &SwapNetConfig) -> Result<(), String> 
 }
 
 /// `model` with the widths and resolution of `to` (same identities and architecture): computing the same output
-/// when only widths grow, a warm start when the resolution does (module doc). `seed` draws the share jitter. The training record keeps the iteration count and loss history, notes the
-/// widening, and drops the optimizer-state marker (Adam's state has the old shapes: a resumed run restarts it).
+/// when only widths grow, a warm start when the resolution does (module doc). `seed` draws the share jitter.
+/// The training record keeps the iteration count and loss history, notes the growth step, and drops the
+/// optimizer-state marker (Adam's state has the old shapes: a resumed run restarts it).
 pub fn widen(model: &SwapModel, to: &SwapNetConfig, seed: u64, device: &Device) -> Result<SwapModel, String> {
     let from = &model.config;
     check_growth(from, to)?;
@@ -330,6 +331,15 @@ mod tests {
         v
     }
 
+    /// Every weight and bias of the network, by name.
+    fn tensors(m: &SwapModel) -> HashMap<String, Plain> {
+        let mut store = SafetensorsStore::from_bytes(None);
+        m.net.save_into(&mut store).unwrap();
+        let bytes = store.get_bytes().unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        st.names().into_iter().map(|n| (n.to_string(), plain(&st.tensor(n).unwrap()))).collect()
+    }
+
     fn wider(m: &SwapModel, enc: usize, dec: usize, bottleneck: usize) -> SwapNetConfig {
         m.config.clone().with_encoder_channels(enc).with_decoder_channels(dec).with_bottleneck(bottleneck)
     }
@@ -361,13 +371,8 @@ mod tests {
         let device = crate::device::cpu();
         let narrow = model(Arch::Df, &device);
         let wide = widen(&narrow, &wider(&narrow, 4, 8, 8), 1, &device).unwrap();
-        let weights = |m: &SwapModel| {
-            let mut store = SafetensorsStore::from_bytes(None);
-            m.net.save_into(&mut store).unwrap();
-            let bytes = store.get_bytes().unwrap();
-            plain(&SafeTensors::deserialize(&bytes).unwrap().tensor("decoders.1.rgb_head.weight").unwrap())
-        };
-        let (old, new) = (weights(&narrow), weights(&wide));
+        let head = |m: &SwapModel| tensors(m).remove("decoders.1.rgb_head.weight").unwrap();
+        let (old, new) = (head(&narrow), head(&wide));
         // rgb_head reads 4 channels, now 8: channel c and c + 4 are the two copies of old channel c.
         assert_eq!((old.shape.clone(), new.shape.clone()), (vec![3, 4, 3, 3], vec![3, 8, 3, 3]));
         let at = |shape: &[usize], o: usize, i: usize, k: usize| (o * shape[1] + i) * 9 + k;
@@ -417,13 +422,6 @@ mod tests {
     fn a_larger_resolution_reads_and_rebuilds_the_grid_blockwise() {
         let device = crate::device::cpu();
         let m = model(Arch::Df, &device);
-        let tensors = |m: &SwapModel| {
-            let mut store = SafetensorsStore::from_bytes(None);
-            m.net.save_into(&mut store).unwrap();
-            let bytes = store.get_bytes().unwrap();
-            let st = SafeTensors::deserialize(&bytes).unwrap();
-            st.names().into_iter().map(|n| (n.to_string(), plain(&st.tensor(n).unwrap()))).collect::<HashMap<String, Plain>>()
-        };
         // Burn's Linear: y = x·W + b, W [in, out].
         let linear = |x: &[f32], w: &Plain, b: &Plain| -> Vec<f32> {
             let (n_in, n_out) = (w.shape[0], w.shape[1]);
