@@ -80,6 +80,11 @@ pub struct Args {
     /// under the other identities' light. 0 = off.
     #[arg(long, default_value_t = 0.0)]
     pub colour_borrowing: f32,
+    /// Probability (0-1) that a training face is set in the surroundings (hair, ears, background) of a random
+    /// face of another identity, its own face kept inside the hull mask. Stops a decoder drawing its identity
+    /// from the shot's background instead of the face, which is what it gets in a swap. 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub context_borrowing: f32,
     /// cpu, gpu or auto (GPU when a real one exists).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -151,6 +156,7 @@ pub fn run(args: Args) -> Result<(), String> {
     trainer.warmup = warmup(args.warmup, cold_resume);
     trainer.set_pose_borrowing(args.pose_borrowing)?;
     trainer.set_colour_borrowing(args.colour_borrowing)?;
+    trainer.set_context_borrowing(args.context_borrowing)?;
     if args.resume {
         if cold_resume {
             let ramp = match trainer.warmup {
@@ -182,6 +188,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "warmup": trainer.warmup,
         "pose_borrowing": args.pose_borrowing,
         "colour_borrowing": args.colour_borrowing,
+        "context_borrowing": args.context_borrowing,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),
         "burn": "0.22.1",
         "command": std::env::args().collect::<Vec<_>>().join(" "),

@@ -1,5 +1,5 @@
-//! Borrowing from another identity's faces in training: its pose ([`borrow_pose`]) and its colour
-//! ([`borrow_colour`]).
+//! Borrowing from another identity's faces in training: its pose ([`borrow_pose`]), its colour
+//! ([`borrow_colour`]) and its surroundings ([`borrow_context`]).
 //!
 //! **Pose.** A training face warped so that its landmarks move towards another identity's face.
 //! A swap asks identity k's decoder to draw k on the geometry of the shot's face (identity j): its pose, its
@@ -14,6 +14,8 @@
 
 use crate::faceset::FaceSample;
 use crate::pipeline::colour::transfer_between;
+use crate::pipeline::frame::Mask;
+use crate::pipeline::mask_ops::{erode, feather};
 use crate::pipeline::ColourTransfer;
 
 /// Every `LANDMARK_STRIDE`-th landmark is a control point: FaceMesh's 468 points are dense (a few pixels apart
@@ -112,6 +114,30 @@ pub fn borrow_colour(s: &mut FaceSample, donor: &FaceSample) {
     s.rgb.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
 }
 
+/// How soft the seam between a face and borrowed surroundings is, as a fraction of the crop side (4 px at
+/// 64 px): a hard seam would be an edge found in no real crop, and the network would learn it. The kept face is
+/// the hull grown by as much before the feather, so the whole hull (where the loss looks) stays the face's own
+/// and the seam falls outside it; the hull runs along the face's outline, and the jaw's edge stays too.
+const CONTEXT_FEATHER: f32 = 1.0 / 16.0;
+
+/// **Surroundings.** Face `s` (side `size`) kept inside its hull mask, and everything around it (hair, ears,
+/// collar, background) taken from `donor`, the same crop of another identity's face. A decoder trained on a few
+/// frames of one shot learns to read its face from what surrounds it: the default model's scientist decoder,
+/// given a scientist crop with s1's inner face pasted in, drew the scientist's own expression, and given s1's
+/// whole crop (blue ground, s1's hair) drew a blur. With borrowed surroundings the crop around a face says
+/// nothing of it, and the decoder has to read the face itself, which is what a swap gives it. The mask and the
+/// landmarks stay the face's own.
+pub fn borrow_context(s: &mut FaceSample, donor: &FaceSample, size: usize) {
+    let hull = Mask::from_values(size, size, s.mask.clone()).expect("a face sample's mask is size × size");
+    let side = size as f32;
+    let keep = feather(&erode(&hull, -CONTEXT_FEATHER * side), CONTEXT_FEATHER * side);
+    for (i, k) in keep.data().iter().enumerate() {
+        for c in 3 * i..3 * i + 3 {
+            s.rgb[c] = donor.rgb[c] + (s.rgb[c] - donor.rgb[c]) * k.clamp(0.0, 1.0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +159,26 @@ mod tests {
             assert!((mean(&face, c) - mean(&donor, c)).abs() < 0.02, "channel {c}: {} vs {}", mean(&face, c), mean(&donor, c));
         }
         assert!(face.rgb.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn borrowing_surroundings_keeps_the_face_and_replaces_what_is_around_it() {
+        let size = 64;
+        let inside = |i: usize| (16..48).contains(&(i % size)) && (16..48).contains(&(i / size));
+        let mask: Vec<f32> = (0..size * size).map(|i| if inside(i) { 1.0 } else { 0.0 }).collect();
+        let mut face = FaceSample { rgb: vec![0.2; 3 * size * size], mask: mask.clone(), landmarks: vec![[1.0, 2.0]] };
+        let donor = FaceSample { rgb: vec![0.9; 3 * size * size], mask: vec![0.0; size * size], landmarks: vec![] };
+        borrow_context(&mut face, &donor, size);
+        let at = |x: usize, y: usize| face.rgb[3 * (y * size + x)];
+        // The face's middle and the band just inside its hull are its own; far outside is the donor's. (The
+        // blend d + (f - d)·1 rounds: 1e-6.)
+        assert!((at(32, 32) - 0.2).abs() < 1e-6, "{}", at(32, 32));
+        assert!((at(16, 32) - 0.2).abs() < 0.02, "{}", at(16, 32));
+        assert_eq!(at(2, 2), 0.9);
+        // The seam is soft: a few pixels outside the hull are between the two.
+        let seam = at(12, 32);
+        assert!(0.25 < seam && seam < 0.85, "{seam}");
+        assert_eq!((face.mask, face.landmarks), (mask, vec![[1.0, 2.0]]));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! its own decoder or inter block), sums the losses, and takes one Adam step.
 
 use super::augment::{augment, Rng};
-use super::borrow::{borrow_colour, borrow_pose};
+use super::borrow::{borrow_colour, borrow_context, borrow_pose};
 use super::loss;
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
 use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
@@ -64,6 +64,8 @@ pub struct Trainer {
     pose_borrowing: f32,
     /// Probability that a training face takes another identity's colour ([`Trainer::set_colour_borrowing`]).
     colour_borrowing: f32,
+    /// Probability that a training face takes another identity's surroundings ([`Trainer::set_context_borrowing`]).
+    context_borrowing: f32,
     /// The iteration this run started at.
     start: u64,
 }
@@ -150,6 +152,7 @@ impl Trainer {
             warmup: 0,
             pose_borrowing: 0.0,
             colour_borrowing: 0.0,
+            context_borrowing: 0.0,
         })
     }
 
@@ -174,6 +177,11 @@ impl Trainer {
             }
             if let Some(d) = donor(self.colour_borrowing, &mut self.rng) {
                 borrow_colour(face.to_mut(), d);
+            }
+            // Last, so that a face recoloured to the other identity's light sits in that identity's
+            // surroundings, as a swapped face does.
+            if let Some(d) = donor(self.context_borrowing, &mut self.rng) {
+                borrow_context(face.to_mut(), d, res);
             }
             let ex = augment(&face, res, &mut self.rng);
             input.extend(ex.input);
@@ -288,6 +296,16 @@ impl Trainer {
         Ok(())
     }
 
+    /// Makes each training face, with probability `p`, sit in the surroundings of a random face of another
+    /// identity: the face inside its hull mask is kept, the rest of the crop is the other face's
+    /// ([`super::borrow::borrow_context`]). Each decoder then has to draw its identity from the face alone,
+    /// not from the hair and background of the shot it learnt from, which a swap asks of it.
+    pub fn set_context_borrowing(&mut self, p: f32) -> Result<(), String> {
+        probability(p, "context")?;
+        self.context_borrowing = p;
+        Ok(())
+    }
+
     /// Writes Adam's state (moments and step counts of every weight) to `path`, so that `--resume` continues
     /// the optimisation instead of restarting it cold.
     pub fn save_optimizer(&self, path: &std::path::Path) -> Result<(), String> {
@@ -338,7 +356,7 @@ impl Trainer {
     }
 }
 
-/// Checks a borrowing probability (`what`: "pose" or "colour").
+/// Checks a borrowing probability (`what`: "pose", "colour" or "context").
 fn probability(p: f32, what: &str) -> Result<(), String> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
@@ -506,7 +524,7 @@ mod tests {
         assert_eq!(g.model(serde_json::json!({})).training["widened"][0]["to"]["resolution"], 64);
     }
 
-    /// Pose and colour borrowing off draw exactly the batches of a run without them (runs stay reproducible
+    /// Pose, colour and context borrowing off draw exactly the batches of a run without them (runs stay reproducible
     /// across versions); on, each changes them and training goes on; a bad probability, or a face without
     /// landmarks for pose borrowing, is refused with the set named.
     #[test]
@@ -520,16 +538,21 @@ mod tests {
         let mut off = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         off.set_pose_borrowing(0.0).unwrap();
         off.set_colour_borrowing(0.0).unwrap();
+        off.set_context_borrowing(0.0).unwrap();
         let mut on = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         on.set_pose_borrowing(1.0).unwrap();
         let mut colour = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         colour.set_colour_borrowing(1.0).unwrap();
+        let mut context = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        context.set_context_borrowing(1.0).unwrap();
         let (p, o, b, c) = (data(plain.batch(1)), data(off.batch(1)), data(on.batch(1)), data(colour.batch(1)));
+        let x = data(context.batch(1));
         assert_eq!(p, o);
         assert_ne!(p[1], b[1], "borrowed poses must change the targets");
         assert_ne!(p[1], c[1], "borrowed colours must change the targets");
-        assert!(b.iter().chain(&c).flatten().all(|v| (0.0..=1.0).contains(v)));
-        assert!(colour.set_colour_borrowing(1.01).is_err());
+        assert_ne!(p[1], x[1], "borrowed surroundings must change the targets");
+        assert!(b.iter().chain(&c).chain(&x).flatten().all(|v| (0.0..=1.0).contains(v)));
+        assert!(colour.set_colour_borrowing(1.01).is_err() && context.set_context_borrowing(-0.5).is_err());
         let losses = on.step().unwrap();
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(on.set_pose_borrowing(1.5).is_err() && on.set_pose_borrowing(-0.1).is_err());
