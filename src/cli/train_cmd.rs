@@ -82,7 +82,8 @@ pub struct Args {
     pub colour_borrowing: f32,
     /// Probability (0-1) that a training face is set in the surroundings (hair, ears, background) of a random
     /// face of another identity, its own face kept inside the hull mask. Stops a decoder drawing its identity
-    /// from the shot's background instead of the face, which is what it gets in a swap. 0 = off.
+    /// from the shot's background instead of the face, which is what it gets in a swap (measured on the
+    /// default model: README, "Borrowing from the other identities"). 0 = off.
     #[arg(long, default_value_t = 0.0)]
     pub context_borrowing: f32,
     /// cpu, gpu or auto (GPU when a real one exists).

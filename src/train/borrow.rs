@@ -125,7 +125,8 @@ const CONTEXT_FEATHER: f32 = 1.0 / 16.0;
 /// frames of one shot learns to read its face from what surrounds it: the default model's scientist decoder,
 /// given a scientist crop with s1's inner face pasted in, drew the scientist's own expression, and given s1's
 /// whole crop (blue ground, s1's hair) drew a blur. With borrowed surroundings the crop around a face says
-/// nothing of it, and the decoder has to read the face itself, which is what a swap gives it. The mask and the
+/// nothing of it, and the decoder has to read the face itself, which is what a swap gives it (on the default
+/// model it then kept s1's pose far better, but drew him no sharper: `models/default.md`). The mask and the
 /// landmarks stay the face's own.
 pub fn borrow_context(s: &mut FaceSample, donor: &FaceSample, size: usize) {
     let hull = Mask::from_values(size, size, s.mask.clone()).expect("a face sample's mask is size × size");
