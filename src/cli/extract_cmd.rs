@@ -142,11 +142,11 @@ impl Settings {
 /// The --out folder's own name, resolved against the working directory so `.` names the folder it means.
 fn default_identity(out: &Path) -> Result<String, String> {
     let abs = std::path::absolute(out).map_err(|e| format!("cannot resolve {}: {e}", out.display()))?;
-    let name = abs.components().filter_map(|c| match c {
+    let mut name = abs.components().filter_map(|c| match c {
         std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
         _ => None,
     });
-    name.last().ok_or_else(|| format!("{} has no folder name to use as the identity: pass --identity", out.display()))
+    name.next_back().ok_or_else(|| format!("{} has no folder name to use as the identity: pass --identity", out.display()))
 }
 
 /// What an extraction did.

@@ -218,7 +218,7 @@ mod tests {
         let h = serde_json::to_vec(&header).unwrap();
         let mut out = (h.len() as u64).to_le_bytes().to_vec();
         out.extend_from_slice(&h);
-        out.extend(std::iter::repeat(0u8).take(tensor_bytes));
+        out.extend(std::iter::repeat_n(0u8, tensor_bytes));
         out
     }
 

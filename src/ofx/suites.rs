@@ -11,7 +11,7 @@ use super::plane_suite::FnOfxImageEffectPlaneSuiteV2;
 use super::{cstr, OfxError};
 use ofx_sys as sys;
 use parking_lot::RwLock;
-use std::ffi::{c_void, CStr};
+use std::ffi::CStr;
 
 /// Pointers to host-owned suite tables.
 #[derive(Clone, Copy)]
@@ -84,7 +84,7 @@ fn fetch<T>(host: *mut sys::OfxHost, name: &'static [u8], version: i32) -> Optio
     unsafe {
         let fetch_suite = (*host).fetchSuite?;
         let name: &CStr = cstr(name);
-        let p = fetch_suite((*host).host, name.as_ptr(), version) as *const c_void as *const T;
+        let p = fetch_suite((*host).host, name.as_ptr(), version) as *const T;
         p.as_ref()
     }
 }

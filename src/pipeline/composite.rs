@@ -48,7 +48,7 @@ pub fn composite(source: &Frame, patches: &[Patch], settings: &CompositeSettings
     if mode == OutputMode::Analysis {
         return out;
     }
-    if !(mode == OutputMode::Composite && !alpha) {
+    if mode != OutputMode::Composite || alpha {
         out.data_mut().par_chunks_mut(width * 4).for_each(|row| {
             for px in row.chunks_exact_mut(4) {
                 let s = [px[0], px[1], px[2], px[3]];

@@ -47,7 +47,7 @@ pub fn anchors() -> Vec<[f32; 2]> {
         for row in 0..n {
             for col in 0..n {
                 let a = [(col as f32 + 0.5) / n as f32, (row as f32 + 0.5) / n as f32];
-                out.extend(std::iter::repeat(a).take(per_cell));
+                out.extend(std::iter::repeat_n(a, per_cell));
             }
         }
     }
