@@ -63,7 +63,7 @@ fn summary(name: &str, header: &ModelHeader, adam_beside: bool) -> String {
             let _ = writeln!(out, "trained on: {} ({} faces)", s.as_str().unwrap_or("?"), f);
         }
     }
-    let fields = [("learning_rate", "learning rate"), ("batch", "batch"), ("seed", "seed"), ("gan_weight", "GAN weight"), ("true_face", "true face"), ("warmup", "warm-up"), ("pose_borrowing", "pose borrowing"), ("colour_borrowing", "colour borrowing"), ("context_borrowing", "context borrowing")];
+    let fields = [("learning_rate", "learning rate"), ("batch", "batch"), ("seed", "seed"), ("gan_weight", "GAN weight"), ("true_face", "true face"), ("warmup", "warm-up"), ("pose_borrowing", "pose borrowing"), ("frontal_borrowing", "frontal borrowing"), ("colour_borrowing", "colour borrowing"), ("context_borrowing", "context borrowing")];
     let settings: Vec<String> = fields.iter().filter_map(|(k, label)| t.get(*k).map(|v| format!("{label} {v}"))).collect();
     if !settings.is_empty() {
         let _ = writeln!(out, "last run: {}", settings.join(", "));

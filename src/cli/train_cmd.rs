@@ -75,6 +75,11 @@ pub struct Args {
     /// other identities were filmed in, which is what a swap asks of it. 0 = off.
     #[arg(long, default_value_t = 0.0)]
     pub pose_borrowing: f32,
+    /// Probability (0-1) that a turned training face is made frontal: warped onto a random frontal face of
+    /// another identity, its far half replaced by the mirror image of its near half. Gives the decoder of an
+    /// identity filmed only turned frontal faces of it, for swaps onto frontal shots. 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub frontal_borrowing: f32,
     /// Probability (0-1) that a training face takes the colour of a random face of another identity (its Lab
     /// mean and spread inside the face mask; DeepFaceLab's ct_mode rct). Teaches each decoder its identity
     /// under the other identities' light. 0 = off.
@@ -156,6 +161,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let cold_resume = args.resume && !(saved_state_at == Some(trainer.iteration) && adam.is_file());
     trainer.warmup = warmup(args.warmup, cold_resume);
     trainer.set_pose_borrowing(args.pose_borrowing)?;
+    trainer.set_frontal_borrowing(args.frontal_borrowing)?;
     trainer.set_colour_borrowing(args.colour_borrowing)?;
     trainer.set_context_borrowing(args.context_borrowing)?;
     if args.resume {
@@ -188,6 +194,7 @@ pub fn run(args: Args) -> Result<(), String> {
         "true_face": args.true_face,
         "warmup": trainer.warmup,
         "pose_borrowing": args.pose_borrowing,
+        "frontal_borrowing": args.frontal_borrowing,
         "colour_borrowing": args.colour_borrowing,
         "context_borrowing": args.context_borrowing,
         "faceswap_ofx": env!("CARGO_PKG_VERSION"),

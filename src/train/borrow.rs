@@ -1,5 +1,6 @@
-//! Borrowing from another identity's faces in training: its pose ([`borrow_pose`]), its colour
-//! ([`borrow_colour`]) and its surroundings ([`borrow_context`]).
+//! Borrowing from another identity's faces in training: its pose ([`borrow_pose`]), a frontal pose with the
+//! hidden side filled by symmetry ([`borrow_frontal`]), its colour ([`borrow_colour`]) and its surroundings
+//! ([`borrow_context`]).
 //!
 //! **Pose.** A training face warped so that its landmarks move towards another identity's face.
 //! A swap asks identity k's decoder to draw k on the geometry of the shot's face (identity j): its pose, its
@@ -104,6 +105,80 @@ pub fn borrow_pose(s: &FaceSample, size: usize, to: &[[f32; 2]], t: f32) -> Face
     out
 }
 
+/// FaceMesh landmarks on the face's vertical midline, forehead to chin.
+const MIDLINE: [usize; 20] = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 164, 0, 17, 18, 200, 199, 175, 152];
+/// FaceMesh's nose tip, and the cheek silhouette at the eyes' height on the image's left and right.
+const NOSE_TIP: usize = 1;
+const CHEEK_LEFT: usize = 234;
+const CHEEK_RIGHT: usize = 454;
+/// The landmark count [`borrow_frontal`] needs (FaceMesh's).
+pub const FACEMESH_POINTS: usize = 468;
+/// A face whose [`turn`] is within this is frontal enough to lend its pose to [`borrow_frontal`]. The default
+/// model's s1 faces measure -0.25 to -0.01 (median -0.14: FaceMesh's cheek points sit a little asymmetrically
+/// on a face looking into the lens), the scientist's 0.31 to 1.52.
+pub const FRONTAL_TURN: f32 = 0.3;
+
+/// How far a face (landmarks in crop pixels) is turned: (right - left) / (right + left), where left and right
+/// are the horizontal distances from the nose tip to the cheek silhouette on the image's left and right. 0 for a
+/// frontal face; positive when the image's right half of the face is the wider, nearer one; above 1 when the
+/// nose tip passes the left silhouette.
+pub fn turn(landmarks: &[[f32; 2]]) -> f32 {
+    let nose = landmarks[NOSE_TIP][0];
+    let (left, right) = (nose - landmarks[CHEEK_LEFT][0], landmarks[CHEEK_RIGHT][0] - nose);
+    (right - left) / (right + left).abs().max(1e-6)
+}
+
+/// The face's midline as x = a·y + b (least squares through [`MIDLINE`]'s landmarks; near vertical in an aligned
+/// crop, so x as a function of y is well posed).
+fn midline(landmarks: &[[f32; 2]]) -> (f32, f32) {
+    let n = MIDLINE.len() as f32;
+    let (sy, sx) = MIDLINE.iter().fold((0.0, 0.0), |(sy, sx), &i| (sy + landmarks[i][1], sx + landmarks[i][0]));
+    let (my, mx) = (sy / n, sx / n);
+    let (cov, var) = MIDLINE.iter().fold((0.0, 0.0), |(c, v), &i| {
+        let (dy, dx) = (landmarks[i][1] - my, landmarks[i][0] - mx);
+        (c + dy * dx, v + dy * dy)
+    });
+    let a = if var > 0.0 { cov / var } else { 0.0 };
+    (a, mx - a * my)
+}
+
+/// Replaces the half of the crop on one side of the face's midline by the mirror image of the other half
+/// (`keep_right`: the image's right half is kept), RGB and mask alike. The two meet on the midline, where a pixel
+/// is its own mirror image, so there is no seam.
+fn mirror_half(s: &mut FaceSample, size: usize, keep_right: bool) {
+    let (a, b) = midline(&s.landmarks);
+    let (rgb, mask) = (s.rgb.clone(), s.mask.clone());
+    for y in 0..size {
+        let v = y as f32 + 0.5;
+        let m = a * v + b;
+        for x in 0..size {
+            let u = x as f32 + 0.5;
+            if (u < m) == keep_right {
+                let at = y * size + x;
+                // Reflection in the (near vertical) midline, horizontally: exact for a vertical one; a midline
+                // tilted by the few degrees alignment leaves moves the mirror image by a fraction of a pixel.
+                super::augment::sample(&rgb, size, 3, 2.0 * m - u, v, &mut s.rgb[3 * at..3 * at + 3]);
+                super::augment::sample(&mask, size, 1, 2.0 * m - u, v, &mut s.mask[at..at + 1]);
+            }
+        }
+    }
+}
+
+/// **Frontal pose, hidden side by symmetry.** Face `s` warped fully onto the landmarks `to` of a frontal face
+/// of another identity ([`borrow_pose`] with t = 1), then the half that was turned away from the camera replaced
+/// by the mirror image of the half that faced it. Pose borrowing alone stretches a three-quarter face's far
+/// cheek over the frontal pose; faces are close enough to symmetric that the near side's mirror image is what
+/// the camera would have seen (the soft symmetry of Hassner et al., "Effective face frontalization in
+/// unconstrained images", 2015). It gives the decoder of an identity filmed only turned (the default model's
+/// scientist) frontal faces of him, which is what a swap onto a frontal shot asks of it. Needs FaceMesh's
+/// [`FACEMESH_POINTS`] landmarks on both faces.
+pub fn borrow_frontal(s: &FaceSample, size: usize, to: &[[f32; 2]]) -> FaceSample {
+    let keep_right = turn(&s.landmarks) > 0.0;
+    let mut out = borrow_pose(s, size, to, 1.0);
+    mirror_half(&mut out, size, keep_right);
+    out
+}
+
 /// **Colour.** Face `s` recoloured so that its face's Lab statistics (mean and spread inside its mask) are
 /// those of `donor`'s face inside the donor's mask: the node's Reinhard transfer, applied to the whole crop
 /// (DeepFaceLab's `ct_mode rct` on the source faces). Each decoder otherwise only sees the light its identity
@@ -160,6 +235,57 @@ mod tests {
             assert!((mean(&face, c) - mean(&donor, c)).abs() < 0.02, "channel {c}: {} vs {}", mean(&face, c), mean(&donor, c));
         }
         assert!(face.rgb.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    /// FaceMesh-sized landmarks on a grid, with the points [`turn`] and [`midline`] read placed on a face whose
+    /// midline is the vertical x = `mid`, the nose tip at `nose`.
+    fn mesh(mid: f32, nose: f32, left: f32, right: f32) -> Vec<[f32; 2]> {
+        let mut l: Vec<[f32; 2]> = (0..FACEMESH_POINTS).map(|i| [8.0 + (i % 22) as f32 * 2.2, 8.0 + (i / 22) as f32 * 2.2]).collect();
+        for (k, &i) in MIDLINE.iter().enumerate() {
+            l[i] = [mid, 12.0 + 2.0 * k as f32];
+        }
+        l[NOSE_TIP] = [nose, 30.0];
+        (l[CHEEK_LEFT], l[CHEEK_RIGHT]) = ([left, 26.0], [right, 26.0]);
+        l
+    }
+
+    #[test]
+    fn turn_is_zero_for_a_frontal_face_and_signed_by_the_nearer_side() {
+        assert_eq!(turn(&mesh(32.0, 32.0, 16.0, 48.0)), 0.0);
+        // Nose tip towards the image's left: the right half is the wider, nearer one.
+        let t = turn(&mesh(28.0, 28.0, 20.0, 48.0));
+        assert!((t - (20.0 - 8.0) / 28.0).abs() < 1e-6, "{t}");
+        assert!(turn(&mesh(36.0, 36.0, 16.0, 44.0)) < 0.0);
+    }
+
+    #[test]
+    fn the_far_half_becomes_the_mirror_image_of_the_near_half() {
+        let size = 64;
+        // A face turned to the image's left (its right half nearer), on a midline at x = 30: every pixel a
+        // different value, so a wrong reflection shows.
+        let landmarks = mesh(30.0, 30.0, 22.0, 50.0);
+        let value = |x: usize, y: usize| (x + size * y) as f32 / (size * size) as f32;
+        let rgb: Vec<f32> = (0..size * size).flat_map(|i| [value(i % size, i / size); 3]).collect();
+        let mask: Vec<f32> = (0..size * size).map(|i| if i % size >= 30 { 1.0 } else { 0.0 }).collect();
+        let s = FaceSample { rgb, mask, landmarks: landmarks.clone() };
+        // Onto its own landmarks: the warp is the identity, only the mirroring acts.
+        let f = borrow_frontal(&s, size, &landmarks);
+        let at = |x: usize, y: usize| f.rgb[3 * (y * size + x)];
+        for y in [5, 31, 60] {
+            // Kept: the right half. Replaced: pixel centre 30 - d + 0.5 takes 30 + d - 0.5, i.e. pixel 29 - k
+            // takes pixel 30 + k (the warp's softened interpolation is exact to ~1e-3 here, no movement).
+            assert!((at(40, y) - value(40, y)).abs() < 2e-3);
+            for k in [0, 3, 20] {
+                assert!((at(29 - k, y) - value(30 + k, y)).abs() < 2e-3, "y {y} k {k}: {} vs {}", at(29 - k, y), value(30 + k, y));
+            }
+        }
+        // The mask is mirrored with it: the face now covers both halves.
+        assert!(f.mask[32 * size + 10] > 0.99 && f.mask[32 * size + 50] > 0.99);
+        // Turned the other way, the left half is kept.
+        let other = FaceSample { landmarks: mesh(30.0, 30.0, 10.0, 38.0), ..s };
+        let g = borrow_frontal(&other, size, &landmarks);
+        assert!((g.rgb[3 * (31 * size + 10)] - value(10, 31)).abs() < 2e-3);
+        assert!((g.rgb[3 * (31 * size + 40)] - value(19, 31)).abs() < 2e-3);
     }
 
     #[test]

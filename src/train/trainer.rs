@@ -2,7 +2,7 @@
 //! its own decoder or inter block), sums the losses, and takes one Adam step.
 
 use super::augment::{augment, Rng};
-use super::borrow::{borrow_colour, borrow_context, borrow_pose};
+use super::borrow::{borrow_colour, borrow_context, borrow_frontal, borrow_pose, turn, FACEMESH_POINTS, FRONTAL_TURN};
 use super::loss;
 use super::patchgan::{bce_logits, PatchDiscriminator, PatchDiscriminatorConfig};
 use super::true_face::{classification_loss, confusion_loss, CodeDiscriminator, CodeDiscriminatorConfig};
@@ -64,6 +64,10 @@ pub struct Trainer {
     pose_borrowing: f32,
     /// Probability that a training face takes another identity's colour ([`Trainer::set_colour_borrowing`]).
     colour_borrowing: f32,
+    /// Probability that a turned training face is made frontal ([`Trainer::set_frontal_borrowing`]), and for
+    /// each identity the indices of its frontal faces, which lend their pose (empty while it is off).
+    frontal_borrowing: f32,
+    frontal: Vec<Vec<usize>>,
     /// Probability that a training face takes another identity's surroundings ([`Trainer::set_context_borrowing`]).
     context_borrowing: f32,
     /// The iteration this run started at.
@@ -153,6 +157,8 @@ impl Trainer {
             pose_borrowing: 0.0,
             colour_borrowing: 0.0,
             context_borrowing: 0.0,
+            frontal_borrowing: 0.0,
+            frontal: Vec::new(),
         })
     }
 
@@ -171,6 +177,15 @@ impl Trainer {
                     &self.faces[other][rng.below(self.faces[other].len())]
                 })
             };
+            // Its donor is one of the other identity's frontal faces, and only a turned face needs it.
+            if self.frontal_borrowing > 0.0 && others > 0 && self.rng.uniform(0.0, 1.0) < self.frontal_borrowing {
+                let other = (identity + 1 + self.rng.below(others)) % self.faces.len();
+                let pool = &self.frontal[other];
+                if !pool.is_empty() && turn(&face.landmarks).abs() >= FRONTAL_TURN {
+                    let d = &self.faces[other][pool[self.rng.below(pool.len())]];
+                    face = Cow::Owned(borrow_frontal(&face, res, &d.landmarks));
+                }
+            }
             if let Some(d) = donor(self.pose_borrowing, &mut self.rng) {
                 let t = self.rng.uniform(0.0, 1.0);
                 face = Cow::Owned(borrow_pose(&face, res, &d.landmarks, t));
@@ -277,12 +292,35 @@ impl Trainer {
         probability(p, "pose")?;
         if p > 0.0 {
             let count = self.faces.first().and_then(|set| set.first()).map_or(0, |f| f.landmarks.len());
-            let bad = self.faces.iter().zip(&self.identities).find(|(set, _)| set.iter().any(|f| f.landmarks.len() != count || count == 0));
-            if let Some((_, name)) = bad {
-                return Err(format!("borrowing poses needs the same landmarks for every face; {name}'s set lacks some (extract it again with `faceswap extract`)"));
-            }
+            self.check_landmarks(count, "poses")?;
         }
         self.pose_borrowing = p;
+        Ok(())
+    }
+
+    /// Refuses borrowing `what` unless every face has `count` landmarks (and some), naming the first set that
+    /// lacks them.
+    fn check_landmarks(&self, count: usize, what: &str) -> Result<(), String> {
+        let bad = self.faces.iter().zip(&self.identities).find(|(set, _)| set.iter().any(|f| f.landmarks.len() != count || count == 0));
+        match bad {
+            Some((_, name)) => Err(format!("borrowing {what} needs the same landmarks for every face; {name}'s set lacks some (extract it again with `faceswap extract`)")),
+            None => Ok(()),
+        }
+    }
+
+    /// Makes each turned training face (its [`turn`] at least [`FRONTAL_TURN`]), with probability `p`, frontal:
+    /// warped onto a random frontal face of another identity, its far half replaced by the mirror image of its
+    /// near half ([`super::borrow::borrow_frontal`]). This gives the decoder of an identity filmed only turned
+    /// frontal faces of it, which a swap onto a frontal shot asks of it. Every face needs FaceMesh's landmarks;
+    /// it has no effect where no other identity has frontal faces.
+    pub fn set_frontal_borrowing(&mut self, p: f32) -> Result<(), String> {
+        probability(p, "frontal")?;
+        self.frontal = Vec::new();
+        if p > 0.0 {
+            self.check_landmarks(FACEMESH_POINTS, "frontal poses")?;
+            self.frontal = self.faces.iter().map(|set| (0..set.len()).filter(|&i| turn(&set[i].landmarks).abs() < FRONTAL_TURN).collect()).collect();
+        }
+        self.frontal_borrowing = p;
         Ok(())
     }
 
@@ -356,7 +394,7 @@ impl Trainer {
     }
 }
 
-/// Checks a borrowing probability (`what`: "pose", "colour" or "context").
+/// Checks a borrowing probability (`what`: "pose", "frontal", "colour" or "context").
 fn probability(p: f32, what: &str) -> Result<(), String> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
@@ -524,7 +562,7 @@ mod tests {
         assert_eq!(g.model(serde_json::json!({})).training["widened"][0]["to"]["resolution"], 64);
     }
 
-    /// Pose, colour and context borrowing off draw exactly the batches of a run without them (runs stay reproducible
+    /// Pose, frontal, colour and context borrowing off draw exactly the batches of a run without them (runs stay reproducible
     /// across versions); on, each changes them and training goes on; a bad probability, or a face without
     /// landmarks for pose borrowing, is refused with the set named.
     #[test]
@@ -539,6 +577,7 @@ mod tests {
         off.set_pose_borrowing(0.0).unwrap();
         off.set_colour_borrowing(0.0).unwrap();
         off.set_context_borrowing(0.0).unwrap();
+        off.set_frontal_borrowing(0.0).unwrap();
         let mut on = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
         on.set_pose_borrowing(1.0).unwrap();
         let mut colour = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
@@ -547,6 +586,13 @@ mod tests {
         context.set_context_borrowing(1.0).unwrap();
         let (p, o, b, c) = (data(plain.batch(1)), data(off.batch(1)), data(on.batch(1)), data(colour.batch(1)));
         let x = data(context.batch(1));
+        // The scientist's faces (set a) are turned, s1's and the astronaut's (set b) frontal: a's faces are made
+        // frontal on b's, b's have no frontal donor and are left alone.
+        let mut frontal = Trainer::new(&sets, settings.clone(), &device, None).unwrap();
+        frontal.set_frontal_borrowing(1.0).unwrap();
+        assert_eq!(frontal.frontal, [vec![], vec![0, 1]], "the turned scientist lends no pose; s1 and the astronaut do");
+        let f = data(frontal.batch(0));
+        assert_ne!(data(Trainer::new(&sets, settings.clone(), &device, None).unwrap().batch(0))[1], f[1], "frontal faces must change the targets");
         assert_eq!(p, o);
         assert_ne!(p[1], b[1], "borrowed poses must change the targets");
         assert_ne!(p[1], c[1], "borrowed colours must change the targets");
