@@ -77,7 +77,8 @@ pub struct Args {
     pub pose_borrowing: f32,
     /// Probability (0-1) that a turned training face is made frontal: warped onto a random frontal face of
     /// another identity, its far half replaced by the mirror image of its near half. Gives the decoder of an
-    /// identity filmed only turned frontal faces of it, for swaps onto frontal shots. 0 = off.
+    /// identity filmed only turned frontal faces of it, for swaps onto frontal shots (measured on the default
+    /// model: README, "Borrowing from the other identities"). 0 = off.
     #[arg(long, default_value_t = 0.0)]
     pub frontal_borrowing: f32,
     /// Probability (0-1) that a training face takes the colour of a random face of another identity (its Lab

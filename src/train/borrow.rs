@@ -170,7 +170,8 @@ fn mirror_half(s: &mut FaceSample, size: usize, keep_right: bool) {
 /// cheek over the frontal pose; faces are close enough to symmetric that the near side's mirror image is what
 /// the camera would have seen (the soft symmetry of Hassner et al., "Effective face frontalization in
 /// unconstrained images", 2015). It gives the decoder of an identity filmed only turned (the default model's
-/// scientist) frontal faces of him, which is what a swap onto a frontal shot asks of it. Needs FaceMesh's
+/// scientist) frontal faces of him, which is what a swap onto a frontal shot asks of it (on the default model
+/// it changed nothing beyond the noise: `models/default.md`). Needs FaceMesh's
 /// [`FACEMESH_POINTS`] landmarks on both faces.
 pub fn borrow_frontal(s: &FaceSample, size: usize, to: &[[f32; 2]]) -> FaceSample {
     let keep_right = turn(&s.landmarks) > 0.0;
