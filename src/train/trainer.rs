@@ -607,6 +607,8 @@ mod tests {
         let mut lacking = Trainer::new(&sets, settings, &device, None).unwrap();
         let why = lacking.set_pose_borrowing(0.5).unwrap_err();
         assert!(why.contains("b's set"), "{why}");
+        let why = lacking.set_frontal_borrowing(0.5).unwrap_err();
+        assert!(why.contains("frontal poses") && why.contains("b's set"), "{why}");
         lacking.set_pose_borrowing(0.0).unwrap();
     }
 
