@@ -155,8 +155,9 @@ fn mirror_half(s: &mut FaceSample, size: usize, keep_right: bool) {
             let u = x as f32 + 0.5;
             if (u < m) == keep_right {
                 let at = y * size + x;
-                // Reflection in the (near vertical) midline, horizontally: exact for a vertical one; a midline
-                // tilted by the few degrees alignment leaves moves the mirror image by a fraction of a pixel.
+                // Reflected horizontally across the midline: exact for a vertical midline; for one tilted by θ
+                // (a few degrees after alignment) the mirror image lands d·sin 2θ too high or low at a distance
+                // d from it (2 px at 20 px for 3°), less than augmentation's random warp moves pixels anyway.
                 super::augment::sample(&rgb, size, 3, 2.0 * m - u, v, &mut s.rgb[3 * at..3 * at + 3]);
                 super::augment::sample(&mask, size, 1, 2.0 * m - u, v, &mut s.mask[at..at + 1]);
             }
