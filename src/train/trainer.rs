@@ -156,9 +156,9 @@ impl Trainer {
             warmup: 0,
             pose_borrowing: 0.0,
             colour_borrowing: 0.0,
-            context_borrowing: 0.0,
             frontal_borrowing: 0.0,
             frontal: Vec::new(),
+            context_borrowing: 0.0,
         })
     }
 
@@ -170,16 +170,14 @@ impl Trainer {
         for _ in 0..n {
             let set = &self.faces[identity];
             let mut face = Cow::Borrowed(&set[self.rng.below(set.len())]);
-            // No random draw for a borrowing that is off: batches (and so runs) stay what they were without it.
-            let donor = |p: f32, rng: &mut Rng| {
-                (p > 0.0 && others > 0 && rng.uniform(0.0, 1.0) < p).then(|| {
-                    let other = (identity + 1 + rng.below(others)) % self.faces.len();
-                    &self.faces[other][rng.below(self.faces[other].len())]
-                })
+            // With probability p, a random other identity. No random draw for a borrowing that is off: batches
+            // (and so runs) stay what they were without it.
+            let lender = |p: f32, rng: &mut Rng| {
+                (p > 0.0 && others > 0 && rng.uniform(0.0, 1.0) < p).then(|| (identity + 1 + rng.below(others)) % self.faces.len())
             };
+            let donor = |p: f32, rng: &mut Rng| lender(p, rng).map(|other| &self.faces[other][rng.below(self.faces[other].len())]);
             // Its donor is one of the other identity's frontal faces, and only a turned face needs it.
-            if self.frontal_borrowing > 0.0 && others > 0 && self.rng.uniform(0.0, 1.0) < self.frontal_borrowing {
-                let other = (identity + 1 + self.rng.below(others)) % self.faces.len();
+            if let Some(other) = lender(self.frontal_borrowing, &mut self.rng) {
                 let pool = &self.frontal[other];
                 if !pool.is_empty() && turn(&face.landmarks).abs() >= FRONTAL_TURN {
                     let d = &self.faces[other][pool[self.rng.below(pool.len())]];
@@ -562,9 +560,9 @@ mod tests {
         assert_eq!(g.model(serde_json::json!({})).training["widened"][0]["to"]["resolution"], 64);
     }
 
-    /// Pose, frontal, colour and context borrowing off draw exactly the batches of a run without them (runs stay reproducible
-    /// across versions); on, each changes them and training goes on; a bad probability, or a face without
-    /// landmarks for pose borrowing, is refused with the set named.
+    /// Pose, frontal, colour and context borrowing off draw exactly the batches of a run without them (runs stay
+    /// reproducible across versions); on, each changes them and training goes on; a bad probability, or a face
+    /// without landmarks for pose or frontal borrowing, is refused with the set named.
     #[test]
     fn borrowing_changes_the_batches_only_when_on() {
         let dir = tempfile::tempdir().unwrap();
