@@ -79,6 +79,11 @@ fn summary(name: &str, header: &ModelHeader, adam_beside: bool) -> String {
         let shape = |v: &Value| serde_json::from_value::<SwapNetConfig>(v.clone()).map(|c| c.summary()).unwrap_or_else(|_| "?".into());
         let _ = writeln!(out, "grown (faceswap widen) at iteration {}: from {} to {}", w["iteration"], shape(&w["from"]), shape(&w["to"]));
     }
+    for a in t.get("added").and_then(Value::as_array).into_iter().flatten() {
+        let names: Vec<&str> = a["identities"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let like = a["like"].as_str().unwrap_or("?");
+        let _ = writeln!(out, "identities added (faceswap widen) at iteration {}: {} (copies of {like})", a["iteration"], names.join(", "));
+    }
     let optimizer = match t.get("optimizer_iteration").and_then(Value::as_u64) {
         Some(i) if i == iterations && adam_beside => "saved beside it (--resume continues Adam)".to_string(),
         Some(i) if i == iterations => "recorded but the .adam file is not beside it (--resume restarts Adam)".to_string(),
@@ -144,5 +149,16 @@ mod tests {
         assert!(text.contains("loss (mean of the last 100 steps): s1 0.0"), "{text}");
         assert!(text.contains("(1194 faces)") && text.contains("(117 faces)"), "{text}");
         assert!(text.contains("optimizer state: recorded but"), "{text}");
+        assert!(!text.contains("added"), "{text}");
+    }
+
+    /// Identities added by `faceswap widen --add-identity` are listed with what they copied and when.
+    #[test]
+    fn added_identities_are_listed() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.safetensors");
+        let mut header = file::read_header(&path).unwrap();
+        header.training["added"] = serde_json::json!([{"iteration": 37518, "identities": ["lbax4n", "sbia1a"], "like": "s1"}]);
+        let text = summary("grown", &header, false);
+        assert!(text.contains("identities added (faceswap widen) at iteration 37518: lbax4n, sbia1a (copies of s1)"), "{text}");
     }
 }

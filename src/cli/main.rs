@@ -42,8 +42,8 @@ enum Command {
     Train(train_cmd::Args),
     /// What a model file holds (identities, network, training record, growth steps), from its header alone.
     Info(info_cmd::Args),
-    /// A trained model grown wider (computing what it did) or to a larger crop (a warm start), to go on training
-    /// it with more capacity.
+    /// A trained model grown wider (computing what it did), to a larger crop (a warm start) or by identities
+    /// (copies of a trained one), to go on training it.
     Widen(widen_cmd::Args),
 }
 

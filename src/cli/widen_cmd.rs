@@ -1,11 +1,11 @@
-//! `faceswap widen`: a trained model grown to wider layers that compute what it did, or to a larger crop (a warm
-//! start), to go on training with more capacity (`faceswap train --resume` with the new shape) instead of
-//! starting a wide or large model from noise.
+//! `faceswap widen`: a trained model grown to wider layers that compute what it did, to a larger crop (a warm
+//! start), or by more identities (each starting as a copy of a trained one), to go on training (`faceswap train
+//! --resume` with the new shape or sets) instead of starting a model from noise.
 
 use burn::module::Module;
 use faceswap_ofx::model::swap_model::SwapModel;
 use faceswap_ofx::model::swapnet::SwapNetConfig;
-use faceswap_ofx::train::widen::widen;
+use faceswap_ofx::train::widen::{add_identities, widen};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -32,6 +32,14 @@ pub struct Args {
     /// Seed of the jitter that lets copied units drift apart in training.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Add an identity of this name (repeat for more), after the model's own: its decoder starts as a copy of
+    /// --like's. Then train with one face set per identity, old and new, in the order `faceswap info` lists.
+    /// Not with new widths or resolution: one growth at a time.
+    #[arg(long = "add-identity", value_name = "NAME")]
+    pub add_identity: Vec<String>,
+    /// The trained identity whose decoder the added ones copy (pick the most similar face): default the first.
+    #[arg(long, value_name = "NAME", requires = "add_identity")]
+    pub like: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<(), String> {
@@ -40,6 +48,28 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let device = faceswap_ofx::device::cpu();
     let model = SwapModel::load(&args.model, &device).map_err(|e| e.to_string())?;
+    if !args.add_identity.is_empty() {
+        if args.encoder_channels.is_some() || args.decoder_channels.is_some() || args.bottleneck.is_some() || args.resolution.is_some() {
+            return Err("--add-identity does not go with new widths or a new resolution: one growth at a time".into());
+        }
+        let like = args.like.clone().unwrap_or_else(|| model.identities[0].clone());
+        let grown = add_identities(&model, &args.add_identity, &like, &device)?;
+        grown.save(&args.out).map_err(|e| e.to_string())?;
+        println!("{} grown to {} identities: {}", args.out.display(), grown.identities.len(), grown.identities.join(", "));
+        let c = &grown.config;
+        println!(
+            "go on training it with: faceswap train {} --out {} --resume --resolution {} --arch {} --encoder-channels {} \
+             --decoder-channels {} --bottleneck {} (Adam starts afresh)",
+            grown.identities.iter().map(|n| format!("--set <{n}'s faces>")).collect::<Vec<_>>().join(" "),
+            args.out.display(),
+            c.resolution,
+            c.arch.name(),
+            c.encoder_channels,
+            c.decoder_channels,
+            c.bottleneck
+        );
+        return Ok(());
+    }
     let from = &model.config;
     let to = SwapNetConfig {
         resolution: args.resolution.unwrap_or(from.resolution),

@@ -534,6 +534,34 @@ mod tests {
         assert_eq!(saved.training["iterations"], 5);
     }
 
+    /// `faceswap widen --add-identity` then `--resume` with a face set more: training goes on with a loss per
+    /// identity, the history mixing two- and three-identity steps (the loss curve draws both), and the record
+    /// keeps the addition.
+    #[test]
+    fn a_model_with_an_added_identity_resumes_with_its_face_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let [a, b] = tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030"]);
+        let settings = TrainSettings { net: tiny_net(), batch: 2, learning_rate: 5e-4, seed: 5, gan_weight: 0.0, true_face: 0.0 };
+        let device = crate::device::cpu();
+        let two = [a, b];
+        let mut t = Trainer::new(&two, settings.clone(), &device, None).unwrap();
+        (0..2).for_each(|_| drop(t.step().unwrap()));
+        let grown = super::super::widen::add_identities(&t.model(serde_json::json!({})), &["c".into()], "b", &device).unwrap();
+        let net = SwapNetConfig { identities: 3, ..settings.net.clone() };
+        // The old sets alone no longer match the model.
+        let why = Trainer::new(&two, TrainSettings { net: net.clone(), ..settings.clone() }, &device, Some(grown.clone())).err().unwrap();
+        assert!(why.contains("2 face sets for 3 identities"), "{why}");
+        let [a, b] = two;
+        let three = [a, b, fixture_set(&dir.path().join("c"), "c", &["astronaut"])];
+        let mut g = Trainer::new(&three, TrainSettings { net, ..settings }, &device, Some(grown)).unwrap();
+        assert_eq!(g.iteration, 2);
+        assert_eq!(g.step().unwrap().len(), 3);
+        assert_eq!(g.history.iter().map(|(_, l)| l.len()).collect::<Vec<_>>(), [2, 2, 3]);
+        let plot = super::super::loss_curve::plot(&g.history, &g.identities);
+        assert!(plot.pixels().any(|p| p.0 != [255, 255, 255]));
+        assert_eq!(g.model(serde_json::json!({})).training["added"][0]["identities"], serde_json::json!(["c"]));
+    }
+
     /// A model grown to twice its crop trains on at the new size, carrying its iterations on, and starts from what
     /// it learnt: its first loss at 64 px is below a fresh 64 px network's on the same batch (a fresh network
     /// draws mid-grey with a half-on mask; the grown one already draws the faces' colours and outlines).

@@ -17,10 +17,13 @@
 //! one repeated), but the convolutions now see faces twice as many pixels wide with the same 3×3 and 5×5
 //! kernels, so the grown model is a warm start, not the old function: training at the new resolution takes it
 //! from there.
+//!
+//! **Identities.** [`add_identities`] grows the comb by a column instead: a new identity's decoder (DF) or inter
+//! block (LIAE) starts as a copy of a trained one's, so a model learns a new face without starting over.
 
 use super::augment::Rng;
 use crate::model::swap_model::SwapModel;
-use crate::model::swapnet::{Arch, SwapNetConfig};
+use crate::model::swapnet::{Arch, SwapNet, SwapNetConfig};
 use crate::model::weights;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
@@ -168,6 +171,7 @@ fn layers(from: &SwapNetConfig, to: &SwapNetConfig) -> Vec<Layer> {
 }
 
 /// A float32 tensor taken out of (or going into) a safetensors buffer.
+#[derive(Clone)]
 struct Plain {
     shape: Vec<usize>,
     data: Vec<f32>,
@@ -256,9 +260,7 @@ fn check_growth(from: &SwapNetConfig, to: &SwapNetConfig) -> Result<(), String> 
 pub fn widen(model: &SwapModel, to: &SwapNetConfig, seed: u64, device: &Device) -> Result<SwapModel, String> {
     let from = &model.config;
     check_growth(from, to)?;
-    let mut store = SafetensorsStore::from_bytes(None);
-    model.net.save_into(&mut store).map_err(|e| e.to_string())?;
-    let bytes = store.get_bytes().map_err(|e| e.to_string())?;
+    let bytes = weight_bytes(model)?;
     let old = SafeTensors::deserialize(&bytes).map_err(|e| e.to_string())?;
     let get = |name: &str| old.tensor(name).map(|v| plain(&v)).map_err(|e| format!("{name}: {e}"));
     let mut rng = Rng::new(seed);
@@ -271,34 +273,104 @@ pub fn widen(model: &SwapModel, to: &SwapNetConfig, seed: u64, device: &Device) 
     if let Some(name) = old.names().into_iter().find(|n| !new.contains_key(*n)) {
         return Err(format!("tensor {name} has no widening rule (the network changed without this module)"));
     }
+    let net = build(to, new, "widened weights", device)?;
+    let step = json!({
+        "from": serde_json::to_value(&model.config).unwrap_or_default(),
+        "to": serde_json::to_value(to).unwrap_or_default(),
+        "seed": seed,
+    });
+    Ok(SwapModel {
+        net,
+        config: to.clone(),
+        identities: model.identities.clone(),
+        template: model.template.clone(),
+        training: record(model, "widened", step),
+    })
+}
+
+/// `model` with one more identity for each of `names`, appended after its own: each new decoder (DF) or inter
+/// block (LIAE) a copy of identity `like`'s, everything shared untouched. The model decodes its old identities
+/// exactly as before, and each new one as `like` until training (`faceswap train --resume` with a face set per
+/// identity, old and new) teaches it the difference: a new face learnt from a trained decoder of a similar one
+/// (Disney's comb network grown by a column) rather than from noise, and old identities kept.
+/// The training record notes the step and drops the optimizer-state marker (Adam's state has no entry for the
+/// new parts: a resumed run restarts it).
+pub fn add_identities(model: &SwapModel, names: &[String], like: &str, device: &Device) -> Result<SwapModel, String> {
+    let from = model.identity_index(like).ok_or_else(|| format!("the model has no identity {like:?} (it has {:?})", model.identities))?;
+    if names.is_empty() {
+        return Err("no identity to add".into());
+    }
+    let mut identities = model.identities.clone();
+    for name in names {
+        if name.trim().is_empty() {
+            return Err("an identity name cannot be empty".into());
+        }
+        if identities.contains(name) {
+            return Err(format!("the model already has an identity {name:?}"));
+        }
+        identities.push(name.clone());
+    }
+    let to = SwapNetConfig { identities: identities.len(), ..model.config.clone() };
+    to.validate()?;
+    // The per-identity part's weights are named `<part>.<identity>.<rest>` (SwapNet's doc).
+    let part = match model.config.arch {
+        Arch::Df => "decoders",
+        Arch::Liae => "inters",
+    };
+    let bytes = weight_bytes(model)?;
+    let old = SafeTensors::deserialize(&bytes).map_err(|e| e.to_string())?;
+    let copied = format!("{part}.{from}.");
+    let mut new = BTreeMap::new();
+    for name in old.names() {
+        let tensor = plain(&old.tensor(name).map_err(|e| format!("{name}: {e}"))?);
+        if let Some(rest) = name.strip_prefix(&copied) {
+            for id in model.identities.len()..identities.len() {
+                new.insert(format!("{part}.{id}.{rest}"), tensor.clone());
+            }
+        }
+        new.insert(name.to_string(), tensor);
+    }
+    let net = build(&to, new, "grown weights", device)?;
+    let step = json!({ "identities": names, "like": like });
+    Ok(SwapModel { net, config: to, identities, template: model.template.clone(), training: record(model, "added", step) })
+}
+
+/// The network's weights as a safetensors buffer.
+fn weight_bytes(model: &SwapModel) -> Result<Vec<u8>, String> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    model.net.save_into(&mut store).map_err(|e| e.to_string())?;
+    store.get_bytes().map_err(|e| e.to_string())
+}
+
+/// A network of shape `to` holding exactly `tensors` (every weight, none left over: the loader checks).
+fn build(to: &SwapNetConfig, tensors: BTreeMap<String, Plain>, what: &str, device: &Device) -> Result<SwapNet, String> {
     let raw: Vec<(String, Vec<usize>, Vec<u8>)> =
-        new.into_iter().map(|(name, p)| (name, p.shape, p.data.iter().flat_map(|v| v.to_le_bytes()).collect())).collect();
+        tensors.into_iter().map(|(name, p)| (name, p.shape, p.data.iter().flat_map(|v| v.to_le_bytes()).collect())).collect();
     let views = raw
         .iter()
         .map(|(name, shape, data)| TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.as_str(), v)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let bytes = safetensors::serialize(views, None::<HashMap<String, String>>).map_err(|e| e.to_string())?;
-    let net = weights::load_bytes_into(to.init(device), bytes, Path::new("widened weights")).map_err(|e| e.to_string())?;
-    Ok(SwapModel { net, config: to.clone(), identities: model.identities.clone(), template: model.template.clone(), training: record(model, to, seed) })
+    weights::load_bytes_into(to.init(device), bytes, Path::new(what)).map_err(|e| e.to_string())
 }
 
-fn record(model: &SwapModel, to: &SwapNetConfig, seed: u64) -> Value {
+/// `model`'s training record with `step` (stamped with the iteration it was taken at) appended to the list under
+/// `key`, and without the optimizer-state marker (the grown network's parameters are not the ones Adam's saved
+/// state was for).
+fn record(model: &SwapModel, key: &str, mut step: Value) -> Value {
     let mut training = match &model.training {
         Value::Object(map) => map.clone(),
         _ => Default::default(),
     };
     training.remove("optimizer_iteration");
-    let step = json!({
-        "iteration": training.get("iterations").cloned().unwrap_or(json!(0)),
-        "from": serde_json::to_value(&model.config).unwrap_or_default(),
-        "to": serde_json::to_value(to).unwrap_or_default(),
-        "seed": seed,
-    });
-    match training.get_mut("widened").and_then(|v| v.as_array_mut()) {
+    if let Value::Object(s) = &mut step {
+        s.insert("iteration".into(), training.get("iterations").cloned().unwrap_or(json!(0)));
+    }
+    match training.get_mut(key).and_then(|v| v.as_array_mut()) {
         Some(steps) => steps.push(step),
         None => {
-            training.insert("widened".into(), json!([step]));
+            training.insert(key.into(), json!([step]));
         }
     }
     Value::Object(training)
@@ -458,6 +530,52 @@ mod tests {
             let x = Tensor::<4>::zeros([1, 3, grown.config.resolution, grown.config.resolution], &device);
             assert_eq!(grown.net.forward(x, 0).rgb.dims(), [1, 3, 32 * f, 32 * f]);
         }
+    }
+
+    /// Added identities decode as the one they copy until trained, the old ones exactly as before, for both
+    /// architectures; the record says what was added.
+    #[test]
+    fn an_added_identity_starts_as_a_copy_and_the_old_ones_are_kept() {
+        let device = crate::device::cpu();
+        for arch in [Arch::Df, Arch::Liae] {
+            let m = model(arch, &device);
+            let names = vec!["d".to_string(), "e".to_string()];
+            let grown = add_identities(&m, &names, "b", &device).unwrap();
+            assert_eq!(grown.identities, ["a", "b", "c", "d", "e"]);
+            assert_eq!((grown.config.identities, grown.net.identities()), (5, 5));
+            for identity in 0..3 {
+                assert_eq!(outputs(&grown, identity, &device), outputs(&m, identity, &device), "{arch:?} {identity}");
+            }
+            let like = outputs(&m, 1, &device);
+            assert_eq!((outputs(&grown, 3, &device), outputs(&grown, 4, &device)), (like.clone(), like), "{arch:?}");
+            // Copies, not shared parameters: training one new identity must leave the others alone.
+            let t = tensors(&grown);
+            let part = if arch == Arch::Df { "decoders" } else { "inters" };
+            assert_eq!(t.keys().filter(|k| k.starts_with(&format!("{part}.4."))).count(), t.keys().filter(|k| k.starts_with(&format!("{part}.1."))).count());
+            let step = &grown.training["added"][0];
+            assert_eq!((step["like"].as_str(), step["iteration"].as_u64()), (Some("b"), Some(1234)));
+            assert_eq!(step["identities"], json!(["d", "e"]));
+            assert_eq!(grown.training.get("optimizer_iteration"), None);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("g.safetensors");
+            grown.save(&path).unwrap();
+            assert_eq!(outputs(&SwapModel::load(&path, &device).unwrap(), 4, &device), outputs(&grown, 4, &device));
+        }
+    }
+
+    #[test]
+    fn adding_refuses_unknown_sources_and_repeated_names() {
+        let device = crate::device::cpu();
+        let m = model(Arch::Df, &device);
+        let add = |names: &[&str], like: &str| {
+            add_identities(&m, &names.iter().map(|s| s.to_string()).collect::<Vec<_>>(), like, &device).map(|g| g.identities)
+        };
+        assert!(add(&["d"], "z").unwrap_err().contains("no identity \"z\""));
+        assert!(add(&["c"], "a").unwrap_err().contains("already has"));
+        assert!(add(&["d", "d"], "a").unwrap_err().contains("already has"));
+        assert!(add(&[], "a").unwrap_err().contains("no identity to add"));
+        assert!(add(&[" "], "a").unwrap_err().contains("empty"));
+        assert_eq!(add(&["d"], "c").unwrap(), ["a", "b", "c", "d"]);
     }
 
     /// A widened model is saved and loaded like any other (its header describes the new network).
