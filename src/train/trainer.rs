@@ -103,6 +103,17 @@ impl Trainer {
         }
         let (net, iteration, history) = match resume {
             Some(m) => {
+                if m.config.identities < settings.net.identities
+                    && m.config == (SwapNetConfig { identities: m.config.identities, ..settings.net.clone() })
+                {
+                    return Err(format!(
+                        "the model to resume has {} identities ({}) and this run {} face sets: grow it first with \
+                         `faceswap widen --add-identity NAME`, then resume with its identities' sets in its order",
+                        m.config.identities,
+                        m.identities.join(", "),
+                        settings.net.identities
+                    ));
+                }
                 if m.config != settings.net {
                     return Err(format!("the model to resume is {}; this run asks for {}: give its widths and arch", m.config.summary(), settings.net.summary()));
                 }
@@ -541,19 +552,19 @@ mod tests {
     fn a_model_with_an_added_identity_resumes_with_its_face_set() {
         let dir = tempfile::tempdir().unwrap();
         let [a, b] = tiny_sets(dir.path(), &["tos_0095", "tos_0140"], &["grid_s1_bbaf2n_0030"]);
+        let three = [a, b, fixture_set(&dir.path().join("c"), "c", &["astronaut"])];
         let settings = TrainSettings { net: tiny_net(), batch: 2, learning_rate: 5e-4, seed: 5, gan_weight: 0.0, true_face: 0.0 };
         let device = crate::device::cpu();
-        let two = [a, b];
-        let mut t = Trainer::new(&two, settings.clone(), &device, None).unwrap();
+        let mut t = Trainer::new(&three[..2], settings.clone(), &device, None).unwrap();
         (0..2).for_each(|_| drop(t.step().unwrap()));
-        let grown = super::super::widen::add_identities(&t.model(serde_json::json!({})), &["c".into()], "b", &device).unwrap();
+        let before = t.model(serde_json::json!({}));
         let net = SwapNetConfig { identities: 3, ..settings.net.clone() };
-        // The old sets alone no longer match the model.
-        let why = Trainer::new(&two, TrainSettings { net: net.clone(), ..settings.clone() }, &device, Some(grown.clone())).err().unwrap();
-        assert!(why.contains("2 face sets for 3 identities"), "{why}");
-        let [a, b] = two;
-        let three = [a, b, fixture_set(&dir.path().join("c"), "c", &["astronaut"])];
-        let mut g = Trainer::new(&three, TrainSettings { net, ..settings }, &device, Some(grown)).unwrap();
+        let three_sets = TrainSettings { net, ..settings };
+        // A set more than the model has, before growing it: the message says how to grow it.
+        let why = Trainer::new(&three, three_sets.clone(), &device, Some(before.clone())).err().unwrap();
+        assert!(why.contains("has 2 identities (a, b) and this run 3 face sets") && why.contains("--add-identity"), "{why}");
+        let grown = super::super::widen::add_identities(&before, &["c".into()], "b", &device).unwrap();
+        let mut g = Trainer::new(&three, three_sets, &device, Some(grown)).unwrap();
         assert_eq!(g.iteration, 2);
         assert_eq!(g.step().unwrap().len(), 3);
         assert_eq!(g.history.iter().map(|(_, l)| l.len()).collect::<Vec<_>>(), [2, 2, 3]);
