@@ -56,18 +56,8 @@ pub fn run(args: Args) -> Result<(), String> {
         let grown = add_identities(&model, &args.add_identity, &like, &device)?;
         grown.save(&args.out).map_err(|e| e.to_string())?;
         println!("{} grown to {} identities: {}", args.out.display(), grown.identities.len(), grown.identities.join(", "));
-        let c = &grown.config;
-        println!(
-            "go on training it with: faceswap train {} --out {} --resume --resolution {} --arch {} --encoder-channels {} \
-             --decoder-channels {} --bottleneck {} (Adam starts afresh)",
-            grown.identities.iter().map(|n| format!("--set <{n}'s faces>")).collect::<Vec<_>>().join(" "),
-            args.out.display(),
-            c.resolution,
-            c.arch.name(),
-            c.encoder_channels,
-            c.decoder_channels,
-            c.bottleneck
-        );
+        let sets: Vec<String> = grown.identities.iter().map(|n| format!("--set <{n}'s faces>")).collect();
+        print_next_step(&sets.join(" "), &args.out, &grown.config);
         return Ok(());
     }
     let from = &model.config;
@@ -92,15 +82,20 @@ pub fn run(args: Args) -> Result<(), String> {
         to.decoder_channels,
         to.bottleneck
     );
-    println!(
-        "go on training it with: faceswap train <the same sets> --out {} --resume --resolution {} --arch {} \
-         --encoder-channels {} --decoder-channels {} --bottleneck {} (Adam starts afresh)",
-        args.out.display(),
-        to.resolution,
-        to.arch.name(),
-        to.encoder_channels,
-        to.decoder_channels,
-        to.bottleneck
-    );
+    print_next_step("<the same sets>", &args.out, &to);
     Ok(())
+}
+
+/// The `faceswap train` command that goes on training the grown model.
+fn print_next_step(sets: &str, out: &std::path::Path, c: &SwapNetConfig) {
+    println!(
+        "go on training it with: faceswap train {sets} --out {} --resume --resolution {} --arch {} \
+         --encoder-channels {} --decoder-channels {} --bottleneck {} (Adam starts afresh)",
+        out.display(),
+        c.resolution,
+        c.arch.name(),
+        c.encoder_channels,
+        c.decoder_channels,
+        c.bottleneck
+    );
 }
