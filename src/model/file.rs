@@ -139,7 +139,9 @@ fn parse_header(path: &Path, bytes: &[u8], data_offset: u64, file_len: u64) -> R
     })
 }
 
-fn check_identities(names: &[String]) -> Result<(), String> {
+/// The rules a model's identity names follow (the loader refuses a file that breaks them; growing a model checks
+/// its new list with the same rules).
+pub fn check_identities(names: &[String]) -> Result<(), String> {
     if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
         return Err("needs at least one non-empty name".into());
     }
