@@ -32,12 +32,13 @@ pub struct Args {
     /// Seed of the jitter that lets copied units drift apart in training.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Add an identity of this name (repeat for more), after the model's own: its decoder starts as a copy of
-    /// --like's. Then train with one face set per identity, old and new, in the order `faceswap info` lists.
+    /// Add an identity of this name (repeat for more), after the model's own: its decoder (df; liae: its inter
+    /// block) starts as a copy of --like's. Then train with one face set per identity, old and new, in the order `faceswap info` lists.
     /// Not with new widths or resolution: one growth at a time.
     #[arg(long = "add-identity", value_name = "NAME")]
     pub add_identity: Vec<String>,
-    /// The trained identity whose decoder the added ones copy (pick the most similar face): default the first.
+    /// The trained identity whose decoder (liae: inter block) the added ones copy (pick the most similar face):
+    /// default the first.
     #[arg(long, value_name = "NAME", requires = "add_identity")]
     pub like: Option<String>,
 }
